@@ -1,0 +1,1 @@
+"""Command-line front ends: argument parsing and exit codes only, no logic."""
