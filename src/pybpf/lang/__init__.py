@@ -1,0 +1,1 @@
+"""The bpftrace language: lexer, parser, AST, printers and probe listing."""
