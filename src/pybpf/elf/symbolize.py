@@ -1,0 +1,137 @@
+"""Turning user-space addresses of a live process into (module, symbol, offset)."""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from pybpf.elf.reader import ElfError, ElfFile
+from pybpf.elf.symbols import SymbolTable
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """One line of /proc/PID/maps."""
+
+    start: int
+    end: int
+    perms: str
+    offset: int
+    dev: str
+    inode: int
+    path: str
+
+    @property
+    def file_backed(self) -> bool:
+        """True when the mapping comes from a file (not anonymous, stack, vdso...)."""
+        return self.inode != 0 and self.path.startswith("/")
+
+
+def parse_maps(text: str) -> list[MapEntry]:
+    """Parse the text of a /proc/PID/maps file."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        lo, _, hi = parts[0].partition("-")
+        path = parts[5].strip() if len(parts) > 5 else ""
+        out.append(
+            MapEntry(
+                int(lo, 16), int(hi, 16), parts[1], int(parts[2], 16), parts[3], int(parts[4]), path
+            )
+        )
+    return out
+
+
+def read_maps(pid: int) -> list[MapEntry]:
+    """The memory map of process ``pid``."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return parse_maps(f.read())
+    except OSError as e:
+        raise ElfError(f"read /proc/{pid}/maps: {e.strerror}") from None
+
+
+class Resolved(NamedTuple):
+    """A symbolised address: ``symbol`` is None when only the module is known."""
+
+    module: str
+    symbol: str | None
+    offset: int
+
+    def __str__(self) -> str:
+        if self.symbol is None:
+            return f"{self.module}+{self.offset:#x}"
+        return f"{self.symbol}+{self.offset}" if self.offset else self.symbol
+
+
+# Symbol tables shared by every Symbolizer, keyed by file identity and build-id so that a
+# library replaced on disk (same path, new inode or build) is never confused with the old.
+_tables: dict[tuple[str, int, str | None], SymbolTable | None] = {}
+
+
+def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
+    # Through /proc/PID/root so that processes in other mount namespaces resolve too.
+    path = f"/proc/{pid}/root{m.path}"
+    if not os.path.exists(path):
+        path = m.path
+    try:
+        with ElfFile(path) as elf:
+            key = (m.dev, m.inode, elf.build_id)
+            if key not in _tables:
+                _tables[key] = SymbolTable.from_elf(elf)
+            return _tables[key]
+    except ElfError:
+        return None
+
+
+class Symbolizer:
+    """Symbolises addresses of one process; re-reads its maps on :meth:`refresh`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._maps: list[MapEntry] = []
+        self._starts: list[int] = []
+        self._per_path: dict[tuple[str, int], SymbolTable | None] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read /proc/PID/maps (after the process loaded more libraries)."""
+        self._maps = sorted(read_maps(self.pid), key=lambda m: m.start)
+        self._starts = [m.start for m in self._maps]
+
+    def mapping(self, addr: int) -> MapEntry | None:
+        """The mapping containing ``addr``."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self._maps[i].end:
+            return self._maps[i]
+        return None
+
+    def symbolize(self, addr: int) -> Resolved | None:
+        """(module, symbol, offset) for ``addr``; None when no mapping contains it."""
+        m = self.mapping(addr)
+        if m is None:
+            return None
+        if not m.file_backed:
+            return Resolved(m.path or "[anon]", None, addr - m.start)
+        file_off = addr - m.start + m.offset
+        key = (m.dev, m.inode)
+        if key not in self._per_path:
+            self._per_path[key] = _table_for(self.pid, m)
+        tab = self._per_path[key]
+        if tab is None:
+            return Resolved(m.path, None, file_off)
+        try:
+            vaddr = tab.offset_to_vaddr(file_off)
+        except ElfError:
+            return Resolved(m.path, None, file_off)
+        hit = tab.lookup(vaddr)
+        if hit is None:
+            return Resolved(m.path, None, file_off)
+        return Resolved(m.path, hit[0].name, hit[1])
+
+
+__all__ = ["MapEntry", "Resolved", "Symbolizer", "parse_maps", "read_maps"]

@@ -1,0 +1,189 @@
+"""Symbol tables: lookup by name, by glob, and by address; symbol -> file offset for uprobes."""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+
+from pybpf.elf.reader import (
+    ET_DYN,
+    PT_LOAD,
+    ElfError,
+    ElfFile,
+    Segment,
+    Symbol,
+    SymbolNotFoundError,
+    SymType,
+)
+
+_CODE_TYPES = (SymType.FUNC, SymType.GNU_IFUNC)
+
+
+def _rank(s: Symbol) -> tuple[bool, bool, bool, bool, bool]:
+    """Higher is better when one name has several entries (versions, symtab + dynsym)."""
+    return (s.defined, not s.hidden_version, s.type in _CODE_TYPES, s.size > 0, not s.dynamic)
+
+
+@dataclass
+class SymbolTable:
+    """The symbols of one ELF file plus what is needed to turn addresses into offsets."""
+
+    path: str
+    build_id: str | None
+    e_type: int
+    is_pie: bool
+    segments: list[Segment]
+    symbols: list[Symbol]
+    _by_name: dict[str, Symbol] | None = field(default=None, repr=False)
+    _sorted: list[Symbol] | None = field(default=None, repr=False)
+    _addrs: list[int] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_elf(cls, elf: ElfFile) -> SymbolTable:
+        """Read the symbol tables of an open file."""
+        return cls(elf.path, elf.build_id, elf.e_type, elf.is_pie, elf.segments, elf.symbols())
+
+    @property
+    def by_name(self) -> dict[str, Symbol]:
+        """Name -> the best symbol of that name (defined, default version, function)."""
+        if self._by_name is None:
+            best: dict[str, Symbol] = {}
+            for s in self.symbols:
+                if s.name and (s.name not in best or _rank(s) > _rank(best[s.name])):
+                    best[s.name] = s
+            self._by_name = best
+        return self._by_name
+
+    def find(self, name: str) -> Symbol:
+        """The defined symbol ``name``; ``SymbolNotFoundError`` if there is none."""
+        s = self.by_name.get(name)
+        if s is None or not s.defined:
+            raise SymbolNotFoundError(f"{self.path}: no symbol '{name}'")
+        return s
+
+    def match(self, pattern: str, functions_only: bool = True) -> list[Symbol]:
+        """Defined symbols whose names match the shell glob ``pattern``, sorted by name."""
+        rx = re.compile(fnmatch.translate(pattern))
+        out = [
+            s
+            for name, s in self.by_name.items()
+            if s.defined and rx.match(name) and (not functions_only or s.type in _CODE_TYPES)
+        ]
+        out.sort(key=lambda s: s.name)
+        return out
+
+    def vaddr_to_offset(self, vaddr: int) -> int:
+        """File offset of a link-time virtual address (via PT_LOAD segments)."""
+        for seg in self.segments:
+            if seg.type == PT_LOAD and seg.vaddr <= vaddr < seg.vaddr + seg.filesz:
+                return vaddr - seg.vaddr + seg.offset
+        raise ElfError(f"{self.path}: address {vaddr:#x} is in no loadable segment")
+
+    def offset_to_vaddr(self, offset: int) -> int:
+        """Link-time virtual address of a file offset."""
+        for seg in self.segments:
+            if seg.type == PT_LOAD and seg.offset <= offset < seg.offset + max(seg.filesz, 1):
+                return offset - seg.offset + seg.vaddr
+        raise ElfError(f"{self.path}: file offset {offset:#x} is in no loadable segment")
+
+    def symbol_offset(self, name: str) -> int:
+        """File offset of symbol ``name``: what the uprobe PMU attaches to."""
+        return self.vaddr_to_offset(self.find(name).value)
+
+    def lookup(self, vaddr: int) -> tuple[Symbol, int] | None:
+        """(symbol, offset into it) for a link-time address, or None if none covers it."""
+        if self._sorted is None:
+            funcs = {
+                (s.value, s.name): s
+                for s in self.by_name.values()
+                if s.defined and s.value and s.type in (*_CODE_TYPES, SymType.OBJECT)
+            }
+            self._sorted = [funcs[k] for k in sorted(funcs)]
+            self._addrs = [s.value for s in self._sorted]
+        assert self._addrs is not None
+        addrs, syms = self._addrs, self._sorted
+        i = bisect.bisect_right(addrs, vaddr) - 1
+        if i < 0:
+            return None
+        # Several names may share an address (aliases): any whose size covers vaddr wins.
+        j = i
+        while j >= 0 and addrs[j] == addrs[i]:
+            if vaddr < syms[j].value + syms[j].size:
+                return syms[j], vaddr - syms[j].value
+            j -= 1
+        # Zero-sized symbols (hand-written assembly) cover up to the next symbol.
+        nxt = addrs[i + 1] if i + 1 < len(addrs) else None
+        if syms[i].size == 0 and nxt is not None and vaddr < nxt:
+            return syms[i], vaddr - syms[i].value
+        return None
+
+    @property
+    def position_independent(self) -> bool:
+        """True for shared objects and PIEs: loaded at a base chosen at run time."""
+        return self.e_type == ET_DYN
+
+
+_cache: dict[tuple[int, int, int, int], SymbolTable] = {}
+
+
+def symbol_table(path: str | os.PathLike[str]) -> SymbolTable:
+    """The symbol table of ``path``, cached per (device, inode, size, mtime)."""
+    p = os.fspath(path)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise ElfError(f"{p}: {e.strerror}") from None
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    tab = _cache.get(key)
+    if tab is None:
+        with ElfFile(p) as elf:
+            tab = SymbolTable.from_elf(elf)
+        if len(_cache) > 64:
+            _cache.clear()
+        _cache[key] = tab
+    return tab
+
+
+def symbols(path: str | os.PathLike[str]) -> list[Symbol]:
+    """Every symbol of .symtab and .dynsym of ``path``."""
+    return symbol_table(path).symbols
+
+
+def find_symbol(path: str | os.PathLike[str], name: str) -> Symbol:
+    """The defined symbol ``name`` of ``path``."""
+    return symbol_table(path).find(name)
+
+
+def symbol_offset(path: str | os.PathLike[str], symbol: str) -> int:
+    """File offset of ``symbol`` in ``path`` (virtual address mapped through PT_LOAD)."""
+    return symbol_table(path).symbol_offset(symbol)
+
+
+def match_symbols(path: str | os.PathLike[str], pattern: str) -> list[Symbol]:
+    """Defined functions of ``path`` whose names match the glob ``pattern`` (``str*``)."""
+    return symbol_table(path).match(pattern)
+
+
+def is_pie(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a position-independent executable."""
+    return symbol_table(path).is_pie
+
+
+def build_id(path: str | os.PathLike[str]) -> str | None:
+    """The GNU build-id of ``path`` as hex, or None."""
+    return symbol_table(path).build_id
+
+
+__all__ = [
+    "SymbolTable",
+    "build_id",
+    "find_symbol",
+    "is_pie",
+    "match_symbols",
+    "symbol_offset",
+    "symbol_table",
+    "symbols",
+]
