@@ -1,0 +1,53 @@
+"""``compile_filter``: pcap-filter expression -> classic BPF program (libpcap's pcap_compile)."""
+
+from __future__ import annotations
+
+from pybpf.cbpf import insn as I
+from pybpf.cbpf import names
+from pybpf.cbpf.blocks import Block, backpatch, new_block
+from pybpf.cbpf.emit import icode_to_fcode
+from pybpf.cbpf.gencode import CodeGen
+from pybpf.cbpf.lexer import FilterError
+from pybpf.cbpf.parser import parse
+
+DEFAULT_SNAPLEN = 262144
+
+
+def build_blocks(
+    expr: str, linktype: int = names.DLT_EN10MB, snaplen: int = DEFAULT_SNAPLEN, netmask: int = 0
+) -> Block:
+    """The unoptimised block graph for ``expr`` (the root block)."""
+    try:
+        node = parse(expr)
+        cg = CodeGen(linktype, snaplen, netmask)
+        if node is None:
+            return new_block(I.RET | I.K, snaplen)
+        p = cg.gen(node)
+    except FilterError as e:
+        e.expr = expr
+        raise
+    except RecursionError:
+        raise FilterError("expression too complex", -1, expr) from None
+    backpatch(p, new_block(I.RET | I.K, snaplen))
+    p.sense = not p.sense
+    backpatch(p, new_block(I.RET | I.K, 0))
+    assert p.head is not None
+    return p.head
+
+
+def compile_filter(
+    expr: str,
+    linktype: int = names.DLT_EN10MB,
+    optimize: bool = True,
+    snaplen: int = DEFAULT_SNAPLEN,
+    netmask: int = 0,
+) -> list[I.CInsn]:
+    """Compile ``expr`` for ``linktype``; raises :class:`FilterError` with libpcap's message."""
+    root = build_blocks(expr, linktype, snaplen, netmask)
+    if optimize:
+        from pybpf.cbpf.optimize import optimize as run_optimizer
+
+        root = run_optimizer(root)
+        if root.is_ret and root.k == 0:
+            raise FilterError("expression rejects all packets", -1, expr)
+    return icode_to_fcode(root)

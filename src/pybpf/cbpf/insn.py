@@ -1,0 +1,186 @@
+"""Classic BPF instructions: opcode constants, the instruction value and tcpdump's listings.
+
+The three listing styles are those of ``tcpdump -d``, ``-dd`` and ``-ddd`` (libpcap's
+``bpf_image`` and tcpdump's ``bpf_dump``), reproduced character for character so that a
+listing can be compared with tcpdump's as text.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# Classes.
+LD, LDX, ST, STX, ALU, JMP, RET, MISC = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
+# Sizes.
+W, H, B = 0x00, 0x08, 0x10
+# Modes.
+IMM, ABS, IND, MEM, LEN, MSH = 0x00, 0x20, 0x40, 0x60, 0x80, 0xA0
+# ALU operations.
+ADD, SUB, MUL, DIV, OR, AND, LSH, RSH, NEG, MOD, XOR = (
+    0x00,
+    0x10,
+    0x20,
+    0x30,
+    0x40,
+    0x50,
+    0x60,
+    0x70,
+    0x80,
+    0x90,
+    0xA0,
+)
+# Jumps.
+JA, JEQ, JGT, JGE, JSET = 0x00, 0x10, 0x20, 0x30, 0x40
+# Sources.
+K, X = 0x00, 0x08
+# RET sources and MISC operations.
+RET_A = 0x10
+TAX, TXA = 0x00, 0x80
+# Linux's ancillary-data loads live at negative offsets from SKF_AD_OFF.
+SKF_AD_OFF = -0x1000
+MEMWORDS = 16
+
+U32 = 0xFFFF_FFFF
+
+
+def bpf_class(code: int) -> int:
+    """Instruction class (low 3 bits)."""
+    return code & 0x07
+
+
+def bpf_op(code: int) -> int:
+    """ALU or jump operation."""
+    return code & 0xF0
+
+
+def bpf_src(code: int) -> int:
+    """K or X operand."""
+    return code & 0x08
+
+
+def bpf_size(code: int) -> int:
+    """Load width."""
+    return code & 0x18
+
+
+def bpf_mode(code: int) -> int:
+    """Load addressing mode."""
+    return code & 0xE0
+
+
+@dataclass(frozen=True, slots=True)
+class CInsn:
+    """One classic BPF instruction (``struct sock_filter``)."""
+
+    code: int
+    jt: int = 0
+    jf: int = 0
+    k: int = 0
+
+    def encode(self) -> bytes:
+        """Host-order ``struct sock_filter`` bytes (as the kernel's SO_ATTACH_FILTER wants)."""
+        return struct.pack("=HBBI", self.code, self.jt, self.jf, self.k & U32)
+
+
+def encode(prog: Sequence[CInsn]) -> bytes:
+    """A whole program as ``struct sock_filter`` array bytes."""
+    return b"".join(i.encode() for i in prog)
+
+
+def _s32(v: int) -> int:
+    v &= U32
+    return v - (1 << 32) if v & 0x8000_0000 else v
+
+
+_ALU_NAMES = {
+    ADD: "add",
+    SUB: "sub",
+    MUL: "mul",
+    DIV: "div",
+    MOD: "mod",
+    AND: "and",
+    OR: "or",
+    XOR: "xor",
+    LSH: "lsh",
+    RSH: "rsh",
+}
+_JMP_NAMES = {JEQ: "jeq", JGT: "jgt", JGE: "jge", JSET: "jset"}
+_SIZE_NAMES = {W: "ld", H: "ldh", B: "ldb"}
+
+
+def _op_operand(ins: CInsn, n: int) -> tuple[str, str]:
+    """Mnemonic and operand text exactly as libpcap's ``bpf_image`` prints them."""
+    code, k = ins.code, ins.k
+    cls = bpf_class(code)
+    if cls == RET:
+        return "ret", ("" if bpf_op(code) == RET_A else f"#{_s32(k)}")
+    if cls == LD:
+        mode = bpf_mode(code)
+        name = _SIZE_NAMES.get(bpf_size(code), "ld")
+        if mode == ABS:
+            return name, f"[{_s32(k)}]"
+        if mode == IND:
+            return name, f"[x + {_s32(k)}]"
+        if mode == LEN:
+            return "ld", "#pktlen"
+        if mode == IMM:
+            return "ld", f"#0x{k & U32:x}"
+        if mode == MEM:
+            return "ld", f"M[{_s32(k)}]"
+    if cls == LDX:
+        mode = bpf_mode(code)
+        if mode == IMM:
+            return "ldx", f"#0x{k & U32:x}"
+        if mode == MSH:
+            return "ldxb", f"4*([{_s32(k)}]&0xf)"
+        if mode == MEM:
+            return "ldx", f"M[{_s32(k)}]"
+        if mode == LEN:
+            return "ldx", "#pktlen"
+    if cls == ST:
+        return "st", f"M[{_s32(k)}]"
+    if cls == STX:
+        return "stx", f"M[{_s32(k)}]"
+    if cls == JMP:
+        op = bpf_op(code)
+        if op == JA:
+            return "ja", f"{n + 1 + (k & U32)}"
+        name = _JMP_NAMES.get(op, "unimp")
+        return name, ("x" if bpf_src(code) == X else f"#0x{k & U32:x}")
+    if cls == ALU:
+        op = bpf_op(code)
+        if op == NEG:
+            return "neg", ""
+        name = _ALU_NAMES.get(op, "unimp")
+        if bpf_src(code) == X:
+            return name, "x"
+        if op in (AND, OR, XOR):
+            return name, f"#0x{k & U32:x}"
+        return name, f"#{_s32(k)}"
+    if cls == MISC:
+        return ("tax" if code & 0xF8 == TAX else "txa"), ""
+    return "unimp", f"0x{code:x}"
+
+
+def image(ins: CInsn, n: int) -> str:
+    """One ``tcpdump -d`` line for instruction ``n``."""
+    op, operand = _op_operand(ins, n)
+    if bpf_class(ins.code) == JMP and bpf_op(ins.code) != JA:
+        return f"({n:03d}) {op:<8} {operand:<16} jt {n + 1 + ins.jt}\tjf {n + 1 + ins.jf}"
+    return f"({n:03d}) {op:<8} {operand}"
+
+
+def listing(prog: Iterable[CInsn], style: str = "d") -> str:
+    """The program as ``tcpdump -d`` (style "d"), ``-dd`` ("dd") or ``-ddd`` ("ddd") prints it."""
+    insns = list(prog)
+    if style == "d":
+        lines = [image(i, n) for n, i in enumerate(insns)]
+    elif style == "dd":
+        lines = [f"{{ 0x{i.code:x}, {i.jt}, {i.jf}, 0x{i.k & U32:08x} }}," for i in insns]
+    elif style == "ddd":
+        lines = [str(len(insns))] + [f"{i.code} {i.jt} {i.jf} {i.k & U32}" for i in insns]
+    else:
+        raise ValueError(f"unknown listing style {style!r}")
+    return "\n".join(lines) + "\n"
