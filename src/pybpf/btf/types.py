@@ -1,0 +1,292 @@
+"""BTF type records as plain data: one frozen dataclass per kind.
+
+Ids are the BTF type ids (0 is ``void``). References to other types are ids, not objects:
+the records stay small and a spec decodes only what is asked for.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Kind(enum.IntEnum):
+    """BTF_KIND_*."""
+
+    UNKN = 0
+    INT = 1
+    PTR = 2
+    ARRAY = 3
+    STRUCT = 4
+    UNION = 5
+    ENUM = 6
+    FWD = 7
+    TYPEDEF = 8
+    VOLATILE = 9
+    CONST = 10
+    RESTRICT = 11
+    FUNC = 12
+    FUNC_PROTO = 13
+    VAR = 14
+    DATASEC = 15
+    FLOAT = 16
+    DECL_TAG = 17
+    TYPE_TAG = 18
+    ENUM64 = 19
+
+
+class IntEncoding(enum.IntFlag):
+    """BTF_INT_* encoding bits."""
+
+    NONE = 0
+    SIGNED = 1
+    CHAR = 2
+    BOOL = 4
+
+
+class Linkage(enum.IntEnum):
+    """Linkage of a FUNC (static/global/extern) or VAR (static/global/extern)."""
+
+    STATIC = 0
+    GLOBAL = 1
+    EXTERN = 2
+
+
+# Extra bytes after the 12-byte common header: fixed part, and per-vlen-entry part.
+EXTRA_FIXED = {Kind.INT: 4, Kind.ARRAY: 12, Kind.VAR: 4, Kind.DECL_TAG: 4}
+EXTRA_PER_VLEN = {
+    Kind.STRUCT: 12,
+    Kind.UNION: 12,
+    Kind.ENUM: 8,
+    Kind.FUNC_PROTO: 8,
+    Kind.DATASEC: 12,
+    Kind.ENUM64: 12,
+}
+# Kinds whose third header word is a type id (not a size).
+REF_KINDS = frozenset(
+    {
+        Kind.PTR,
+        Kind.TYPEDEF,
+        Kind.VOLATILE,
+        Kind.CONST,
+        Kind.RESTRICT,
+        Kind.FUNC,
+        Kind.FUNC_PROTO,
+        Kind.VAR,
+        Kind.DECL_TAG,
+        Kind.TYPE_TAG,
+    }
+)
+MODIFIERS = frozenset({Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
+
+
+@dataclass(frozen=True)
+class Type:
+    """Common to every kind: id, name ("" when anonymous), kind."""
+
+    id: int
+    name: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class Void(Type):
+    """Type id 0."""
+
+
+@dataclass(frozen=True)
+class Int(Type):
+    """An integer (or char/bool) of ``size`` bytes; ``bits`` may be narrower."""
+
+    size: int
+    encoding: IntEncoding
+    bits: int
+    bit_offset: int = 0
+
+    @property
+    def signed(self) -> bool:
+        """True for signed integers."""
+        return bool(self.encoding & IntEncoding.SIGNED)
+
+
+@dataclass(frozen=True)
+class Float(Type):
+    """A floating-point type."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class Ref(Type):
+    """PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG: a name (maybe) over another type."""
+
+    type: int
+
+
+@dataclass(frozen=True)
+class Array(Type):
+    """``elem[nelems]``; ``index_type`` is the (int) type of the index."""
+
+    type: int
+    index_type: int
+    nelems: int
+
+
+@dataclass(frozen=True)
+class Member:
+    """A struct/union member; ``bitfield_size`` is 0 for ordinary members."""
+
+    name: str
+    type: int
+    bit_offset: int
+    bitfield_size: int = 0
+
+    @property
+    def offset(self) -> int:
+        """Byte offset (of the byte holding the first bit, for bitfields)."""
+        return self.bit_offset // 8
+
+
+@dataclass(frozen=True)
+class Composite(Type):
+    """STRUCT or UNION."""
+
+    size: int
+    members: tuple[Member, ...] = ()
+
+    @property
+    def is_union(self) -> bool:
+        """True for a union."""
+        return self.kind == Kind.UNION
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    """One enumerator."""
+
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Enum(Type):
+    """ENUM (32-bit values) or ENUM64; ``signed`` comes from kind_flag."""
+
+    size: int
+    values: tuple[EnumValue, ...] = ()
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class Fwd(Type):
+    """A forward declaration of a struct (or union)."""
+
+    union: bool = False
+
+
+@dataclass(frozen=True)
+class Func(Type):
+    """A function: its name and prototype (a FUNC_PROTO id)."""
+
+    type: int
+    linkage: Linkage = Linkage.STATIC
+
+
+@dataclass(frozen=True)
+class Param:
+    """One function parameter (unnamed in a bare prototype); type 0 in last place = ``...``."""
+
+    name: str
+    type: int
+
+
+@dataclass(frozen=True)
+class FuncProto(Type):
+    """A function prototype: return type id and parameters."""
+
+    type: int
+    params: tuple[Param, ...] = ()
+
+    @property
+    def variadic(self) -> bool:
+        """True when the last parameter is ``...``."""
+        return bool(self.params) and self.params[-1].type == 0 and not self.params[-1].name
+
+
+@dataclass(frozen=True)
+class Var(Type):
+    """A global or static variable."""
+
+    type: int
+    linkage: Linkage = Linkage.STATIC
+
+
+@dataclass(frozen=True)
+class VarSecInfo:
+    """One variable of a DATASEC: its VAR id, offset and size in the section."""
+
+    type: int
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Datasec(Type):
+    """A data section (.data, .bss, .rodata, .maps ...)."""
+
+    size: int
+    vars: tuple[VarSecInfo, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DeclTag(Type):
+    """A tag on a declaration; ``component_idx`` -1 means the type itself."""
+
+    type: int
+    component_idx: int = -1
+
+
+AnyType = (
+    Void
+    | Int
+    | Float
+    | Ref
+    | Array
+    | Composite
+    | Enum
+    | Fwd
+    | Func
+    | FuncProto
+    | Var
+    | Datasec
+    | DeclTag
+)
+
+__all__ = [
+    "EXTRA_FIXED",
+    "EXTRA_PER_VLEN",
+    "MODIFIERS",
+    "REF_KINDS",
+    "AnyType",
+    "Array",
+    "Composite",
+    "Datasec",
+    "DeclTag",
+    "Enum",
+    "EnumValue",
+    "Float",
+    "Func",
+    "FuncProto",
+    "Fwd",
+    "Int",
+    "IntEncoding",
+    "Kind",
+    "Linkage",
+    "Member",
+    "Param",
+    "Ref",
+    "Type",
+    "Var",
+    "VarSecInfo",
+    "Void",
+]
