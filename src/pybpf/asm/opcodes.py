@@ -86,6 +86,8 @@ class JmpOp(IntEnum):
     JLE = 0xB0
     JSLT = 0xC0
     JSLE = 0xD0
+    JCOND = 0xE0
+    """``may_goto`` (JMP class, K source, src_reg 0): a kernel extension beyond RFC 9669."""
 
 
 class AtomicOp(IntEnum):
