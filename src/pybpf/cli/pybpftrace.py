@@ -1,0 +1,246 @@
+"""``pybpftrace``: the bpftrace-compatible command line.
+
+Imports are lazy so that ``--help``/``--version`` and the path to BEGIN stay fast.
+Exit statuses follow bpftrace: 0 on success (or ``exit(code)``'s code), 1 on any error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pybpf.codegen.spec import CompiledScript
+
+VERSION = "pybpftrace v0.1.0 (bpftrace-compatible)"
+NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (bpftrace's flags)."""
+    p = argparse.ArgumentParser(
+        prog="pybpftrace", description="Trace the kernel and programs with bpftrace scripts."
+    )
+    p.add_argument("-e", dest="expr", metavar="PROGRAM", help="the script text")
+    p.add_argument("file", nargs="?", help="script file ('-' for stdin)")
+    p.add_argument("params", nargs="*", help="positional parameters $1..$N")
+    p.add_argument("-q", action="store_true", help="quiet: no 'Attaching N probes' line")
+    p.add_argument("-f", dest="format", choices=["text", "json"], default="text")
+    p.add_argument("-o", dest="output", metavar="FILE", help="write output to FILE")
+    p.add_argument("-B", dest="buffering", choices=["line", "full", "none"], default="line")
+    p.add_argument("--dry-run", action="store_true", help="compile and load, do not run")
+    p.add_argument("-d", dest="debug", choices=["ast", "codegen", "dis", "all"], action="append")
+    p.add_argument("-v", action="store_true", help="verbose: verifier logs and statistics")
+    p.add_argument("--unsafe", action="store_true", help="allow system() and cat()")
+    p.add_argument("--info", action="store_true", help="print kernel BPF support and exit")
+    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits")
+    p.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace only PID (uprobes)")
+    p.add_argument("-k", action="store_true", help="report helper errors (accepted)")
+    p.add_argument("--no-warnings", action="store_true")
+    p.add_argument("-V", "--version", action="store_true")
+    p.add_argument("-l", dest="list", nargs="?", const="*", metavar="PATTERN")
+    p.add_argument("--verify-llvm-ir", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _source(args: argparse.Namespace) -> tuple[str, str]:
+    """(script text, file name) from -e, a file, or stdin."""
+    if args.expr is not None:
+        if args.file is not None:
+            args.params.insert(0, args.file)
+        return args.expr, "stdin"
+    if args.file is None:
+        raise _Usage("no program given (use -e PROGRAM or a script file)")
+    if args.file == "-":
+        return sys.stdin.read(), "stdin"
+    try:
+        with open(args.file) as f:
+            return f.read(), args.file
+    except OSError as e:
+        raise _Usage(f"cannot read {args.file}: {e.strerror}") from None
+
+
+class _Usage(Exception):
+    pass
+
+
+def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, Any]:
+    """Parse (and run the front end's passes where available); returns (program, diags, source)."""
+    try:
+        from pybpf.passes import compile_frontend  # type: ignore[attr-defined]
+    except ImportError:
+        compile_frontend = None
+    if compile_frontend is not None:
+        res = compile_frontend(text, filename, params)
+        return res.program, res.diags, res.source
+    from pybpf.lang.parser import parse
+
+    res = parse(text, filename)
+    if not res.diags.has_errors():
+        try:
+            from pybpf.passes import params as params_pass
+            from pybpf.passes.context import Options, PassContext
+
+            ctx = PassContext(res.source, res.diags, Options(params=list(params)))
+            params_pass.run(res.program, ctx)
+        except Exception:
+            pass
+    return res.program, res.diags, res.source
+
+
+def compile_script(text: str, filename: str, params: list[str], unsafe: bool) -> CompiledScript:
+    """Source text -> compiled script; language errors raise :class:`ScriptError`."""
+    from pybpf.codegen.frame import CodegenError
+    from pybpf.codegen.script import generate
+    from pybpf.diag import Diagnostic, Severity, render_all
+
+    program, diags, source = _frontend(text, filename, params)
+    if diags.has_errors():
+        raise ScriptError(render_all(diags.items, source))
+    max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
+    try:
+        return generate(program, max_strlen=max_strlen, unsafe=unsafe)
+    except CodegenError as e:
+        d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
+        raise ScriptError(render_all([d], source)) from None
+
+
+class ScriptError(Exception):
+    """A rendered language diagnostic (already formatted, bpftrace-style)."""
+
+
+def _open_output(args: argparse.Namespace) -> Any:
+    if args.output:
+        return open(args.output, "w", buffering=1)
+    if args.buffering == "full":
+        return sys.stdout
+    out: Any = sys.stdout
+    out.reconfigure(line_buffering=args.buffering == "line", write_through=args.buffering == "none")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """The command, after argument parsing."""
+    if args.version:
+        print(VERSION)
+        return 0
+    if args.info:
+        print(
+            f"System\n  OS: {os.uname().sysname} {os.uname().release}\n  Arch: {os.uname().machine}"
+        )
+        return 0
+    if args.list is not None:
+        return _list(args.list if args.file is None else args.file)
+    text, filename = _source(args)
+    if args.debug and "ast" in args.debug:
+        program, _diags, _src = _frontend(text, filename, args.params)
+        from pybpf.lang.dump import dump_ast
+
+        print(dump_ast(program))
+        return 0
+    script = compile_script(text, filename, args.params, args.unsafe)
+    if args.debug and ("codegen" in args.debug or "dis" in args.debug):
+        _dump_code(script)
+        return 0
+    from pybpf.output import make_writer
+    from pybpf.session import Options, Session
+
+    out = _open_output(args)
+    writer = make_writer(args.format, out, sys.stderr)
+    opts = Options(
+        verbose=args.v,
+        command=args.command,
+        pid=args.pid,
+        notify=NOTIFY_ENV if os.environ.get(NOTIFY_ENV) else None,
+        quiet_attach=args.q or args.format == "json",
+    )
+    session = Session(script, writer, opts)
+    if args.dry_run:
+        with session.stack:
+            session.load()
+        return 0
+    try:
+        return session.run()
+    finally:
+        out.flush()
+
+
+def _list(pattern: str) -> int:
+    """``-l [PATTERN]``: the front end's probe listing, else tracepoints from tracefs."""
+    try:
+        from pybpf.passes import list_probes  # type: ignore[attr-defined]
+    except ImportError:
+        list_probes = None
+    if list_probes is not None:
+        for name in list_probes(pattern):
+            print(name)
+        return 0
+    import fnmatch
+
+    from pybpf import tracefs
+
+    for c, n in tracefs.list_tracepoints():
+        name = f"tracepoint:{c}:{n}"
+        if fnmatch.fnmatchcase(name, pattern) or pattern == "*":
+            print(name)
+    return 0
+
+
+def _dump_code(script: CompiledScript) -> None:
+    for p in script.progs:
+        print(f"; {p.label} ({p.prog_type}, {p.code.slots()} insns)")
+        for n, i in enumerate(p.code.insns):
+            where = f"  ; {i.span}" if i.span is not None else ""
+            print(f"  {n:4}: {i}{where}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pybpftrace`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from pybpf.errors import PybpfError
+
+    try:
+        return run(args)
+    except ScriptError as e:
+        sys.stderr.write(str(e))
+        return 1
+    except _Usage as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    except PybpfError as e:
+        from pybpf.session import ProgramLoadError
+
+        if isinstance(e, ProgramLoadError) and e.span is not None:
+            _render_verifier(e)
+        print(f"ERROR: {e}", file=sys.stderr)
+        if args.v and isinstance(e, ProgramLoadError):
+            print(e.log, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+def _render_verifier(e: Any) -> None:
+    """The script line of the instruction the verifier rejected, underlined."""
+    span = e.span
+    try:
+        with open(span.file) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    if 0 < span.line <= len(lines):
+        line = lines[span.line - 1]
+        print(
+            f"{span.location()}: ERROR: the kernel verifier rejected the program here",
+            file=sys.stderr,
+        )
+        print(line, file=sys.stderr)
+        width = max((span.end_col if span.end_line == span.line else len(line) + 1) - span.col, 1)
+        print(" " * (span.col - 1) + "~" * width, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

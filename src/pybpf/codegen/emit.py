@@ -1,0 +1,266 @@
+"""The instruction emitter: labels, spans and map relocations over :class:`pybpf.asm.insn.Insn`.
+
+Every instruction remembers the source span current when it was emitted (``with em.at(span)``)
+so that a verifier rejection can be traced back to the script. Jumps name labels; ``finish``
+resolves them to slot offsets, drops jumps to the very next instruction and returns the
+instructions together with the map relocations (which ``lddw`` refers to which map), which the
+loader patches with real fds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pybpf.asm.insn import Insn
+from pybpf.asm.opcodes import LDDW, AluOp, Class, JmpOp, Mode, PseudoSrc, Size, Source
+
+R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, FP = range(11)
+
+_SIZES = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW}
+
+
+class Label:
+    """A jump target; placed once with :meth:`Emitter.place`."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Label({self.name})"
+
+
+@dataclass(slots=True)
+class _Jump:
+    """A jump whose offset is filled in when labels are resolved."""
+
+    insn: Insn
+    target: Label
+
+
+@dataclass(slots=True)
+class _Place:
+    label: Label
+
+
+@dataclass
+class Code:
+    """Finished instructions plus the map each ``lddw`` refers to (by instruction index)."""
+
+    insns: list[Insn]
+    map_relocs: dict[int, str] = field(default_factory=dict)
+
+    def slots(self) -> int:
+        """Program length in 8-byte slots (what the kernel counts)."""
+        return sum(i.slots for i in self.insns)
+
+
+def _fits32(v: int) -> bool:
+    return -(1 << 31) <= v < (1 << 31)
+
+
+class Emitter:
+    """Builds one program's instructions."""
+
+    def __init__(self) -> None:
+        self._items: list[Insn | _Jump | _Place] = []
+        self._relocs: dict[int, str] = {}
+        self.span: object | None = None
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    @contextmanager
+    def at(self, span: object | None) -> Iterator[None]:
+        """Instructions emitted inside carry ``span`` (kept when ``span`` is None)."""
+        old = self.span
+        if span is not None:
+            self.span = span
+        try:
+            yield
+        finally:
+            self.span = old
+
+    def emit(self, insn: Insn) -> None:
+        """Append one instruction (tagged with the current span)."""
+        self._items.append(insn.with_span(self.span) if insn.span is None else insn)
+
+    def label(self, name: str = "") -> Label:
+        """A fresh label."""
+        return Label(name)
+
+    def place(self, label: Label) -> None:
+        """Make ``label`` refer to the next instruction."""
+        self._items.append(_Place(label))
+
+    # -- instruction helpers ------------------------------------------------------------------
+    def mov(self, dst: int, src: int) -> None:
+        """``dst = src`` (register), omitted when they are the same register."""
+        if dst != src:
+            self.emit(Insn(Class.ALU64 | AluOp.MOV | Source.X, dst, src))
+
+    def movi(self, dst: int, imm: int) -> None:
+        """``dst = imm``: a one-slot move when it fits, else ``lddw``."""
+        imm = _sext64(imm)
+        if _fits32(imm):
+            self.emit(Insn(Class.ALU64 | AluOp.MOV | Source.K, dst, 0, 0, imm))
+        else:
+            self.emit(Insn(LDDW, dst, 0, 0, imm & 0xFFFF_FFFF_FFFF_FFFF))
+
+    def alu(self, op: AluOp, dst: int, src: int, *, w32: bool = False) -> None:
+        """``dst op= src`` (register operand)."""
+        cls = Class.ALU if w32 else Class.ALU64
+        self.emit(Insn(cls | op | Source.X, dst, src))
+
+    def alui(self, op: AluOp, dst: int, imm: int, *, w32: bool = False, scratch: int = -1) -> None:
+        """``dst op= imm``; an immediate too wide for 32 bits goes through ``scratch``."""
+        imm = _sext64(imm)
+        if not _fits32(imm):
+            if scratch < 0:
+                raise ValueError("64-bit immediate needs a scratch register")
+            self.movi(scratch, imm)
+            self.alu(op, dst, scratch, w32=w32)
+            return
+        cls = Class.ALU if w32 else Class.ALU64
+        self.emit(Insn(cls | op | Source.K, dst, 0, 0, imm))
+
+    def neg(self, dst: int) -> None:
+        """``dst = -dst``."""
+        self.emit(Insn(Class.ALU64 | AluOp.NEG, dst))
+
+    def ldx(self, size: int, dst: int, base: int, off: int) -> None:
+        """``dst = *(uN *)(base + off)``."""
+        self.emit(Insn(Class.LDX | _SIZES[size] | Mode.MEM, dst, base, off))
+
+    def ldxs(self, size: int, dst: int, base: int, off: int) -> None:
+        """Sign-extending load (``MEMSX``) of 1, 2 or 4 bytes."""
+        if size == 8:
+            self.ldx(8, dst, base, off)
+        else:
+            self.emit(Insn(Class.LDX | _SIZES[size] | Mode.MEMSX, dst, base, off))
+
+    def stx(self, size: int, base: int, off: int, src: int) -> None:
+        """``*(uN *)(base + off) = src``."""
+        self.emit(Insn(Class.STX | _SIZES[size] | Mode.MEM, base, src, off))
+
+    def sti(self, size: int, base: int, off: int, imm: int) -> None:
+        """``*(uN *)(base + off) = imm`` (imm is sign-extended 32 bits)."""
+        self.emit(Insn(Class.ST | _SIZES[size] | Mode.MEM, base, 0, off, imm))
+
+    def xadd(self, size: int, base: int, off: int, src: int) -> None:
+        """Atomic ``*(uN *)(base + off) += src``."""
+        self.emit(Insn(Class.STX | _SIZES[size] | Mode.ATOMIC, base, src, off, 0))
+
+    def call(self, helper: int) -> None:
+        """Call helper number ``helper`` (clobbers r0-r5)."""
+        self.emit(Insn(Class.JMP | JmpOp.CALL, 0, 0, 0, helper))
+
+    def exit(self) -> None:
+        """``exit``."""
+        self.emit(Insn(Class.JMP | JmpOp.EXIT))
+
+    def ld_map(self, dst: int, name: str) -> None:
+        """``dst = &map`` (an ``lddw`` with a map-fd relocation to ``name``)."""
+        ins = Insn(LDDW, dst, PseudoSrc.MAP_FD, 0, 0, self.span)
+        self._relocs[id(ins)] = name
+        self._items.append(ins)
+
+    def ld_map_value(self, dst: int, name: str, off: int) -> None:
+        """``dst = &map.value[off]`` (direct value access into an array map's first entry)."""
+        ins = Insn(LDDW, dst, PseudoSrc.MAP_VALUE, 0, off << 32, self.span)
+        self._relocs[id(ins)] = name
+        self._items.append(ins)
+
+    def jmp(self, op: JmpOp, dst: int, src: int, target: Label, *, w32: bool = False) -> None:
+        """``if dst op src goto target`` (register operand)."""
+        cls = Class.JMP32 if w32 else Class.JMP
+        self._items.append(_Jump(Insn(cls | op | Source.X, dst, src, span=self.span), target))
+
+    def jmpi(self, op: JmpOp, dst: int, imm: int, target: Label, *, w32: bool = False) -> None:
+        """``if dst op imm goto target`` (imm must fit 32 bits)."""
+        cls = Class.JMP32 if w32 else Class.JMP
+        self._items.append(_Jump(Insn(cls | op | Source.K, dst, 0, 0, imm, span=self.span), target))
+
+    def ja(self, target: Label) -> None:
+        """``goto target``."""
+        self._items.append(_Jump(Insn(Class.JMP | JmpOp.JA, span=self.span), target))
+
+    def join(self, other: Emitter) -> Emitter:
+        """Append ``other``'s instructions (labels and relocations included); returns self."""
+        self._items.extend(other._items)
+        self._relocs.update(other._relocs)
+        return self
+
+    # -- finishing ----------------------------------------------------------------------------
+    def finish(self) -> Code:
+        """Resolve labels and return the program."""
+        items = self._drop_trivial_jumps()
+        # Slot position of every item and every label.
+        pos: dict[int, int] = {}
+        slot = 0
+        label_slot: dict[int, int] = {}
+        for idx, it in enumerate(items):
+            if isinstance(it, _Place):
+                label_slot[id(it.label)] = slot
+                continue
+            pos[idx] = slot
+            slot += (it.insn if isinstance(it, _Jump) else it).slots
+        out: list[Insn] = []
+        relocs: dict[int, str] = {}
+        for idx, it in enumerate(items):
+            if isinstance(it, _Place):
+                continue
+            if isinstance(it, _Jump):
+                tgt = label_slot.get(id(it.target))
+                if tgt is None:
+                    raise ValueError(f"label {it.target.name or '?'} never placed")
+                off = tgt - pos[idx] - 1
+                ins = Insn(it.insn.opcode, it.insn.dst, it.insn.src, off, it.insn.imm, it.insn.span)
+                out.append(ins)
+            else:
+                if id(it) in self._relocs:
+                    relocs[len(out)] = self._relocs[id(it)]
+                out.append(it)
+        return Code(out, relocs)
+
+    def _drop_trivial_jumps(self) -> list[Insn | _Jump | _Place]:
+        """Remove ``goto L`` when L is placed right after it (only labels between)."""
+        items = self._items
+        out: list[Insn | _Jump | _Place] = []
+        for i, it in enumerate(items):
+            if isinstance(it, _Jump) and it.insn.opcode == Class.JMP | JmpOp.JA:
+                j = i + 1
+                trivial = False
+                while j < len(items) and isinstance(items[j], _Place):
+                    if items[j].label is it.target:  # type: ignore[union-attr]
+                        trivial = True
+                        break
+                    j += 1
+                if trivial:
+                    continue
+            out.append(it)
+        return out
+
+
+def _sext64(v: int) -> int:
+    v &= 0xFFFF_FFFF_FFFF_FFFF
+    return v - (1 << 64) if v & (1 << 63) else v
+
+
+__all__ = [
+    "FP",
+    "R0",
+    "R1",
+    "R2",
+    "R3",
+    "R4",
+    "R5",
+    "R6",
+    "R7",
+    "R8",
+    "R9",
+    "Code",
+    "Emitter",
+    "Label",
+]

@@ -1,0 +1,345 @@
+"""Whole-script code generation: maps, programs per attach point, events.
+
+``generate(program)`` turns a (parsed, and where available type-checked) AST into a
+:class:`~pybpf.codegen.spec.CompiledScript`. Programs:
+
+* ``BEGIN``/``END`` (and ``begin``/``end``): raw_tracepoint programs run once with
+  ``BPF_PROG_TEST_RUN`` (tracing helpers, no attachment needed).
+* ``tracepoint``: one program per matched tracepoint when the body reads ``args`` (field
+  offsets differ), otherwise one program attached to every match.
+* ``interval``/``profile``/``software``: perf_event programs.
+* ``rawtracepoint``: raw_tracepoint programs; ``uprobe``/``uretprobe``: kprobe programs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from pybpf.codegen.attach import expand_tracepoints, normalize
+from pybpf.codegen.frame import CodegenError
+from pybpf.codegen.infer import type_of
+from pybpf.codegen.maps import AGG_FUNCS
+from pybpf.codegen.probe import ProbeGen, uses_ctx
+from pybpf.codegen.spec import CompiledScript, MapDef, ProgDef
+from pybpf.lang import ast
+from pybpf.passes.types import INT64, TupleType, Type
+
+_AGG_SIZES = {"count": 8, "sum": 8, "min": 16, "max": 16, "avg": 16, "stats": 16}
+_DECL_KINDS = {
+    "hash": "hash",
+    "lruhash": "lru_hash",
+    "percpuhash": "percpu_hash",
+    "percpulruhash": "lru_percpu_hash",
+    "percpuarray": "percpu_array",
+}
+
+
+class ScriptGen:
+    """Shared state of one script's generation."""
+
+    def __init__(
+        self,
+        program: ast.Program,
+        *,
+        max_strlen: int = 1024,
+        max_map_keys: int = 4096,
+        unsafe: bool = False,
+        ringbuf_size: int = 1 << 22,
+    ) -> None:
+        self.program = program
+        self.max_strlen = max_strlen
+        self.max_map_keys = max_map_keys
+        self.unsafe = unsafe
+        self.out = CompiledScript(max_strlen=max_strlen, ringbuf_size=ringbuf_size)
+        self.events = self.out.events
+        self.ringbuf_size = ringbuf_size
+        self.ncpus = os.cpu_count() or 1
+        self.var_types: dict[str, Type] = {}
+        self._scratch = 0
+        self._kernel_names: set[str] = set()
+
+    # -- internal maps --------------------------------------------------------------------------
+    def ringbuf_name(self) -> str:
+        """The event ring buffer (created on first use)."""
+        if "ringbuf" not in self.out.maps:
+            self.out.maps["ringbuf"] = MapDef("ringbuf", "ringbuf", 0, 0, self.ringbuf_size)
+            self.globals_name()
+        return "ringbuf"
+
+    def globals_name(self) -> str:
+        """A one-entry array: [start ns, lost events] (read by ``elapsed``, lost counting)."""
+        if "globals" not in self.out.maps:
+            self.out.maps["globals"] = MapDef("globals", "array", 4, 16, 1)
+        return "globals"
+
+    def scratch_name(self) -> str:
+        """The per-CPU scratch memory map."""
+        return "scratch"
+
+    def need_scratch(self, size: int) -> None:
+        """Grow the scratch map to at least ``size`` bytes."""
+        self._scratch = max(self._scratch, size)
+        self.out.maps["scratch"] = MapDef(
+            "scratch", "percpu_array", 4, (self._scratch + 7) // 8 * 8, 1
+        )
+
+    def require_unsafe(self, what: str, span: object) -> None:
+        """``system``/``cat`` need ``--unsafe`` (bpftrace's wording)."""
+        if not self.unsafe:
+            raise CodegenError(f"{what}() is an unsafe function being used in safe mode", span)
+
+    # -- script maps ----------------------------------------------------------------------------
+    def map_for(self, m: ast.Map) -> MapDef:
+        """The map definition of script map ``m`` (an int64 hash if never assigned)."""
+        d = self.out.maps.get(m.name)
+        if d is None:
+            d = self._define(m.name, "", None, INT64, ())
+        return d
+
+    def _kernel_name(self, name: str) -> str:
+        base = "AT_" + re.sub(r"[^A-Za-z0-9_]", "_", name[1:])
+        base = base[:15]
+        n, i = base, 1
+        while n in self._kernel_names:
+            n = f"{base[:12]}_{i}"
+            i += 1
+        self._kernel_names.add(n)
+        return n
+
+    def _define(
+        self, name: str, agg: str, key_type: Type | None, value_type: Type, params: tuple[int, ...]
+    ) -> MapDef:
+        key_size = 8 if key_type is None else max(key_type.size, 1)
+        bucket = 0
+        if agg in ("hist", "lhist"):
+            bucket = 0 if key_type is None else (key_size + 7) // 8 * 8
+            key_size = bucket + 8
+            value_size = 8
+        elif agg:
+            value_size = _AGG_SIZES[agg]
+        else:
+            value_size = max(value_type.size, 1)
+        kind = "percpu_hash" if agg else "hash"
+        d = MapDef(
+            self._kernel_name(name),
+            kind,
+            key_size,
+            value_size,
+            self.max_map_keys,
+            script_name=name,
+            agg=agg,
+            key_type=key_type,
+            value_type=value_type,
+            params=params,
+            bucket_offset=bucket,
+        )
+        for decl in self.program.map_decls:
+            if decl.map.name == name:
+                d.kind = _DECL_KINDS.get(decl.kind, d.kind)
+                d.max_entries = decl.max_entries
+        self.out.maps[name] = d
+        self.out.print_order.append(name)
+        return d
+
+    def collect_maps(self) -> None:
+        """Define every script map from its first assignment (before any code is emitted)."""
+        for probe in self.program.probes:
+            for n in ast.walk(probe):
+                if isinstance(n, ast.Assign) and isinstance(n.target, ast.Map | ast.MapAccess):
+                    self._collect(n.target, n.value if n.op is None else None)
+                elif isinstance(n, ast.IncDec) and isinstance(n.target, ast.Map | ast.MapAccess):
+                    self._collect(n.target, None)
+                elif isinstance(n, ast.Assign | ast.VarDecl):
+                    self._note_var(n)
+
+    def _note_var(self, n: ast.Assign | ast.VarDecl) -> None:
+        var = n.target if isinstance(n, ast.Assign) else n.var
+        if isinstance(var, ast.Variable) and n.value is not None and var.name not in self.var_types:
+            self.var_types[var.name] = type_of(n.value, self.max_strlen, self.var_types.get)
+
+    def _collect(self, target: ast.Map | ast.MapAccess, value: ast.Expr | None) -> None:
+        m = target if isinstance(target, ast.Map) else target.map
+        if m.name in self.out.maps:
+            return
+        keys = target.keys if isinstance(target, ast.MapAccess) else []
+        kts = [type_of(k, self.max_strlen, self.var_types.get) for k in keys]
+        from pybpf.passes.types import IntType
+
+        kts = [IntType(64, t.signed) if isinstance(t, IntType) else t for t in kts]
+        key_type: Type | None = (
+            None if not kts else kts[0] if len(kts) == 1 else TupleType(tuple(kts))
+        )
+        if isinstance(value, ast.Call) and value.name in AGG_FUNCS:
+            params: tuple[int, ...] = ()
+            if value.name == "hist":
+                params = (_int_arg(value, 1, 0),)
+            elif value.name == "lhist":
+                params = (_int_arg(value, 1, 0), _int_arg(value, 2, 0), _int_arg(value, 3, 1))
+                if params[2] <= 0 or params[1] <= params[0]:
+                    raise CodegenError("lhist: invalid min/max/step", value.span)
+            self._define(m.name, value.name, key_type, INT64, params)
+            return
+        vt = INT64 if value is None else type_of(value, self.max_strlen, self.var_types.get)
+        if vt.is_integer() or (vt.size <= 8 and not vt.is_string()):
+            from pybpf.passes.types import IntType as _I
+
+            vt = _I(64, getattr(vt, "signed", True))
+        self._define(m.name, "", key_type, vt, ())
+
+    # -- programs -------------------------------------------------------------------------------
+    def generate(self) -> CompiledScript:
+        """Generate every program."""
+        for decl in self.program.map_decls:
+            self._define(decl.map.name, "", None, INT64, ())
+            self.out.maps.pop(decl.map.name)
+            self.out.print_order.remove(decl.map.name)
+        self.collect_maps()
+        for probe in self.program.probes:
+            for ap in probe.attach_points:
+                normalize(ap)
+            self._probe(probe)
+        self.out.maps = {k: v for k, v in self.out.maps.items()}
+        return self.out
+
+    def _probe_id(self, name: str) -> int:
+        self.out.probe_names.append(name)
+        return len(self.out.probe_names) - 1
+
+    def _probe(self, probe: ast.Probe) -> None:
+        groups: dict[str, list[ast.AttachPoint]] = {}
+        for ap in probe.attach_points:
+            groups.setdefault(ap.provider, []).append(ap)
+        for prov, aps in groups.items():
+            if prov == "tracepoint":
+                self._tracepoints(probe, aps)
+                continue
+            for ap in aps:
+                self._simple(probe, ap)
+
+    def _simple(self, probe: ast.Probe, ap: ast.AttachPoint) -> None:
+        prov = ap.provider
+        ptype = {
+            "begin": "raw_tracepoint",
+            "end": "raw_tracepoint",
+            "interval": "perf_event",
+            "profile": "perf_event",
+            "software": "perf_event",
+            "hardware": "perf_event",
+            "rawtracepoint": "raw_tracepoint",
+            "uprobe": "kprobe",
+            "uretprobe": "kprobe",
+        }.get(prov)
+        if ptype is None:
+            raise CodegenError(f"{prov} probes are not supported on this kernel", ap.span)
+        name = ap.name if prov not in ("begin", "end") else prov.upper()
+        pid = self._probe_id(name)
+        gen = ProbeGen(self, probe, pid, user_space=prov in ("uprobe", "uretprobe"))
+        code = gen.generate()
+        self.out.progs.append(
+            ProgDef(name, ptype, prov, code, [_attach_info(ap)], label=name, span=ap.span)
+        )
+
+    def _tracepoints(self, probe: ast.Probe, aps: list[ast.AttachPoint]) -> None:
+        from pybpf import tracefs
+
+        matches: list[tuple[ast.AttachPoint, str, str]] = []
+        for ap in aps:
+            matches.extend((ap, c, n) for c, n in expand_tracepoints(ap))
+        per_match = uses_ctx(probe) or _uses_probe(probe)
+        if not per_match:
+            names = [f"tracepoint:{c}:{n}" for _, c, n in matches]
+            pid = self._probe_id(names[0])
+            code = ProbeGen(self, probe, pid).generate()
+            attach: list[dict[str, object]] = [{"category": c, "name": n} for _, c, n in matches]
+            self.out.progs.append(
+                ProgDef(
+                    names[0],
+                    "tracepoint",
+                    "tracepoint",
+                    code,
+                    attach,
+                    label=names[0],
+                    span=probe.span,
+                )
+            )
+            return
+        for ap, c, n in matches:
+            name = f"tracepoint:{c}:{n}"
+            try:
+                fmt = tracefs.tracepoint_format(c, n)
+            except tracefs.TracepointNotFoundError:
+                raise CodegenError(f"tracepoint not found: {c}:{n}", ap.span) from None
+            fields = {f.name: f for f in fmt.fields}
+            pid = self._probe_id(name)
+            gen = ProbeGen(self, probe, pid, tp_fields=fields, user_space=c == "syscalls")
+            self._annotate_tp_types(probe, fields)
+            code = gen.generate()
+            self.out.progs.append(
+                ProgDef(
+                    name,
+                    "tracepoint",
+                    "tracepoint",
+                    code,
+                    [{"category": c, "name": n}],
+                    label=name,
+                    span=ap.span,
+                )
+            )
+
+    def _annotate_tp_types(self, probe: ast.Probe, fields: Mapping[str, object]) -> None:
+        """Give ``args.f`` its field's integer type (when the front end has not)."""
+        from pybpf.passes.types import IntType, StringType
+
+        for n in ast.walk(probe):
+            if (
+                isinstance(n, ast.FieldAccess)
+                and isinstance(n.expr, ast.Builtin)
+                and n.expr.name == "args"
+                and n.type is None
+            ):
+                f = fields.get(n.field)
+                if f is None:
+                    continue
+                if getattr(f, "data_loc", False):
+                    n.type = StringType(self.max_strlen)
+                elif getattr(f, "is_array", False):
+                    n.type = StringType(getattr(f, "size", 0) or self.max_strlen)
+                else:
+                    size = getattr(f, "size", 8)
+                    n.type = IntType(64, bool(getattr(f, "signed", True)) and size <= 8)
+
+
+def _uses_probe(probe: ast.Probe) -> bool:
+    return any(isinstance(n, ast.Builtin) and n.name == "probe" for n in ast.walk(probe))
+
+
+def _int_arg(c: ast.Call, i: int, default: int) -> int:
+    if len(c.args) > i:
+        a = c.args[i]
+        if isinstance(a, ast.Integer):
+            return a.value
+        if isinstance(a, ast.Unary) and a.op == "-" and isinstance(a.operand, ast.Integer):
+            return -a.operand.value
+        raise CodegenError(f"{c.name}: argument {i + 1} must be an integer literal", a.span)
+    return default
+
+
+def _attach_info(ap: ast.AttachPoint) -> dict[str, object]:
+    return {
+        "provider": ap.provider,
+        "target": ap.target,
+        "func": ap.func,
+        "freq": ap.freq,
+        "unit": ap.unit,
+        "offset": ap.offset,
+    }
+
+
+def generate(program: ast.Program, **options: object) -> CompiledScript:
+    """Compile a parsed script to maps, programs and events (see :class:`ScriptGen`)."""
+    return ScriptGen(program, **options).generate()  # type: ignore[arg-type]
+
+
+__all__ = ["ScriptGen", "generate"]

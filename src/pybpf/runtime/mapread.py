@@ -1,0 +1,78 @@
+"""Reading a script map from the kernel into the output layer's :class:`MapData`.
+
+Per-CPU values are combined here (counts and sums added, min/max reduced over the CPUs that
+have a value, avg/stats totals and counts added); hist/lhist keys carry the bucket index
+after the script key, so entries are grouped by script key into bucket tables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pybpf.output.values import AvgStats, HistData, LhistData, MapData, MapKind
+from pybpf.passes.types import INT64, IntType
+from pybpf.runtime.values import decode_int, decode_value
+
+if TYPE_CHECKING:
+    from pybpf.bpf.maps import Map
+    from pybpf.codegen.spec import MapDef
+
+_KINDS = {k.value: k for k in MapKind}
+
+
+def _values(raw: bytes | list[bytes]) -> list[bytes]:
+    return raw if isinstance(raw, list) else [raw]
+
+
+def combine(d: MapDef, raw: bytes | list[bytes]) -> Any:
+    """One entry's value, combined over CPUs."""
+    vals = _values(raw)
+    if d.agg in ("count", "sum", "hist", "lhist"):
+        return sum(decode_int(v, 0, 8, d.agg == "sum") for v in vals)
+    if d.agg in ("min", "max"):
+        seen = [decode_int(v, 0, 8, True) for v in vals if decode_int(v, 8, 8, False)]
+        if not seen:
+            return 0
+        return min(seen) if d.agg == "min" else max(seen)
+    if d.agg in ("avg", "stats"):
+        count = sum(decode_int(v, 0, 8, False) for v in vals)
+        total = sum(decode_int(v, 8, 8, True) for v in vals)
+        return AvgStats(total, count)
+    return decode_value(d.value_type or INT64, vals[0], 0)
+
+
+def read_map(d: MapDef, m: Map) -> MapData:
+    """Every entry of script map ``d`` (live map ``m``) as :class:`MapData`."""
+    kind = _KINDS.get(d.agg) if d.agg else None
+    vt = d.value_type
+    if kind is None:
+        kind = MapKind.INT if isinstance(vt, IntType) else MapKind.VALUE
+    scalar = d.key_type is None
+    data = MapData(
+        d.script_name, kind, scalar=scalar, signed=not isinstance(vt, IntType) or vt.signed
+    )
+    if d.agg in ("hist", "lhist"):
+        tables: dict[Any, dict[int, int]] = {}
+        keys: dict[Any, Any] = {}
+        for kraw, vraw in m.items():
+            key = None if scalar else decode_value(d.key_type, kraw, 0)  # type: ignore[arg-type]
+            hk = repr(key)
+            keys[hk] = key
+            idx = decode_int(kraw, d.bucket_offset, 8, False)
+            tables.setdefault(hk, {})
+            tables[hk][idx] = tables[hk].get(idx, 0) + combine(d, vraw)
+        for hk, buckets in tables.items():
+            if d.agg == "hist":
+                value: Any = HistData(buckets, d.params[0] if d.params else 0)
+            else:
+                lo, hi, step = d.params
+                value = LhistData(buckets, lo, hi, step)
+            data.entries.append((keys[hk], value))
+        return data
+    for kraw, vraw in m.items():
+        key = None if scalar else decode_value(d.key_type, kraw, 0)  # type: ignore[arg-type]
+        data.entries.append((key, combine(d, vraw)))
+    return data
+
+
+__all__ = ["combine", "read_map"]

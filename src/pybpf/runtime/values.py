@@ -1,0 +1,93 @@
+"""Decoding typed bytes (event payloads, map keys and values) into Python values.
+
+Integers become ``int`` (signed per type), strings ``str`` (up to the first NUL; bytes that
+are not UTF-8 are kept as ``\\xNN`` escapes), tuples and records the output layer's ``Tuple``
+(records with names), buffers ``bytes``. Anything else that is stored as a u64 (stack ids, symbols,
+opaque ids) decodes to ``int``; the output layer knows how to render it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from pybpf.output.values import Tuple as OTuple
+from pybpf.passes.types import (
+    ArrayType,
+    BoolType,
+    BufferType,
+    EnumType,
+    InetType,
+    IntType,
+    MacAddrType,
+    RecordType,
+    StringType,
+    TimestampType,
+    TupleType,
+    Type,
+)
+
+_INT = {
+    (1, False): struct.Struct("<B"),
+    (1, True): struct.Struct("<b"),
+    (2, False): struct.Struct("<H"),
+    (2, True): struct.Struct("<h"),
+    (4, False): struct.Struct("<I"),
+    (4, True): struct.Struct("<i"),
+    (8, False): struct.Struct("<Q"),
+    (8, True): struct.Struct("<q"),
+}
+
+
+def decode_int(buf: bytes | memoryview, offset: int, size: int, signed: bool) -> int:
+    """A little-endian integer of ``size`` bytes."""
+    return int(_INT[size, signed].unpack_from(buf, offset)[0])
+
+
+def decode_str(raw: bytes | memoryview) -> str:
+    """Bytes up to the first NUL as text (invalid UTF-8 kept as escapes)."""
+    b = bytes(raw)
+    nul = b.find(b"\0")
+    if nul >= 0:
+        b = b[:nul]
+    return b.decode("utf-8", "backslashreplace")
+
+
+def decode_value(t: Type, buf: bytes | memoryview, offset: int = 0) -> Any:
+    """The Python value of type ``t`` stored at ``buf[offset:]``."""
+    if isinstance(t, IntType | EnumType):
+        return decode_int(buf, offset, t.size, t.signed)
+    if isinstance(t, BoolType):
+        return bool(buf[offset])
+    if isinstance(t, StringType):
+        return decode_str(buf[offset : offset + t.length])
+    if isinstance(t, BufferType):
+        n = decode_int(buf, offset, 4, False)
+        return bytes(buf[offset + 4 : offset + 4 + min(n, t.length)])
+    if isinstance(t, RecordType):
+        offs = t.offsets()
+        items = tuple(
+            decode_value(et, buf, offset + o) for et, o in zip(t.elems, offs, strict=True)
+        )
+        return OTuple(items, tuple(t.names))
+    if isinstance(t, TupleType):
+        offs = t.offsets()
+        return OTuple(
+            tuple(decode_value(et, buf, offset + o) for et, o in zip(t.elems, offs, strict=True))
+        )
+    if isinstance(t, MacAddrType):
+        return bytes(buf[offset : offset + 6])
+    if isinstance(t, InetType):
+        fam = decode_int(buf, offset, 8, False)
+        return fam, bytes(buf[offset + 8 : offset + 24])
+    if isinstance(t, TimestampType):
+        return decode_int(buf, offset, 8, False), decode_int(buf, offset + 8, 8, False)
+    if isinstance(t, ArrayType):
+        es = t.elem.size
+        return [decode_value(t.elem, buf, offset + i * es) for i in range(t.count)]
+    if t.size in (1, 2, 4, 8):
+        return decode_int(buf, offset, t.size, False)
+    return bytes(buf[offset : offset + t.size])
+
+
+__all__ = ["decode_int", "decode_str", "decode_value"]

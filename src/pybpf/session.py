@@ -1,0 +1,367 @@
+"""A tracing session: compiled script -> maps and programs loaded -> probes attached ->
+BEGIN -> run loop -> END -> maps printed -> everything closed.
+
+Every kernel object is registered with the session's :class:`contextlib.ExitStack` as it is
+created, so it is closed (in reverse order: links first, then programs, then maps) on every
+exit path: normal end, ``exit()``, an exception, SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pybpf.errors import PybpfError, VerifierError
+from pybpf.runtime.events import EventKind
+
+if TYPE_CHECKING:
+    from pybpf.bpf.maps import Map
+    from pybpf.bpf.prog import Program
+    from pybpf.bpf.ringbuf import RingBuffer
+    from pybpf.codegen.spec import CompiledScript, ProgDef
+    from pybpf.output.writer import Writer
+
+POLL_TIMEOUT = 0.05
+"""Seconds between ring-buffer polls when no wakeup comes (events are submitted quietly)."""
+
+_MAP_TYPES = {
+    "hash": "HASH",
+    "percpu_hash": "PERCPU_HASH",
+    "array": "ARRAY",
+    "percpu_array": "PERCPU_ARRAY",
+    "lru_hash": "LRU_HASH",
+    "lru_percpu_hash": "LRU_PERCPU_HASH",
+    "ringbuf": "RINGBUF",
+    "stack_trace": "STACK_TRACE",
+}
+_PROG_TYPES = {
+    "tracepoint": "TRACEPOINT",
+    "raw_tracepoint": "RAW_TRACEPOINT",
+    "perf_event": "PERF_EVENT",
+    "kprobe": "KPROBE",
+}
+
+
+@dataclass
+class Options:
+    """Run-time options of a session (from the command line)."""
+
+    verbose: bool = False
+    command: str | None = None
+    pid: int | None = None
+    notify: str | None = None
+    quiet_attach: bool = False
+
+
+class ProgramLoadError(PybpfError):
+    """A program the verifier rejected, with the script location of the failing insn."""
+
+    def __init__(self, message: str, span: object | None, log: str) -> None:
+        super().__init__(message)
+        self.span = span
+        self.log = log
+
+
+class Session:
+    """Runs one compiled script (use as a context manager, or call :meth:`run`)."""
+
+    def __init__(
+        self, script: CompiledScript, writer: Writer, options: Options | None = None
+    ) -> None:
+        self.script = script
+        self.writer = writer
+        self.opts = options or Options()
+        self.stack = contextlib.ExitStack()
+        self.maps: dict[str, Map] = {}
+        self.progs: list[tuple[ProgDef, Program]] = []
+        self.special: dict[str, list[Program]] = {"BEGIN": [], "END": []}
+        self.ring: RingBuffer | None = None
+        self.stop = False
+        self.exit_code = 0
+        self.child: subprocess.Popen[bytes] | None = None
+        self.attached = 0
+        self.links: list[Any] = []
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Create every map and load every program."""
+        from pybpf.bpf.maps import Map, MapSpec
+        from pybpf.bpf.ringbuf import RingBuffer
+        from pybpf.bpf.syscall import MapType
+
+        for key, d in self.script.maps.items():
+            spec = MapSpec(
+                MapType[_MAP_TYPES[d.kind]], d.key_size, d.value_size, d.max_entries, name=d.name
+            )
+            try:
+                m = Map.create(spec)
+            except PybpfError as e:
+                label = d.script_name or d.name
+                raise e.with_context(f"create map {label}") from None
+            self.stack.callback(m.close)
+            self.maps[key] = m
+        if "globals" in self.maps:
+            self.maps["globals"].update(b"\0" * 4, struct.pack("<QQ", time.monotonic_ns(), 0))
+        if "ringbuf" in self.maps:
+            self.ring = RingBuffer(self.maps["ringbuf"])
+            self.stack.callback(self.ring.close)
+        for p in self.script.progs:
+            prog = self._load_prog(p)
+            if p.provider in ("begin", "end"):
+                self.special[p.provider.upper()].append(prog)
+            else:
+                self.progs.append((p, prog))
+
+    def _load_prog(self, p: ProgDef) -> Program:
+        from pybpf.asm.insn import Insn
+        from pybpf.bpf.prog import Program, ProgSpec
+        from pybpf.bpf.syscall import ProgType
+
+        insns = list(p.code.insns)
+        for idx, mapname in p.code.map_relocs.items():
+            i = insns[idx]
+            fd = self.maps[_script_key(self.script, mapname)].fd
+            insns[idx] = Insn(i.opcode, i.dst, i.src, i.off, (i.imm & ~0xFFFFFFFF) | fd, i.span)
+        spec = ProgSpec(
+            ProgType[_PROG_TYPES[p.prog_type]], tuple(insns), label=p.label, name=_prog_name(p)
+        )
+        try:
+            prog = Program.load(spec, stats=self.opts.verbose)
+        except VerifierError as e:
+            raise ProgramLoadError(str(e), _failing_span(e.log, insns), e.log) from None
+        self.stack.callback(prog.close)
+        if self.opts.verbose and prog.verifier_log:
+            print(f"{p.label}: {prog.verifier_log.strip().splitlines()[-1]}", file=sys.stderr)
+        return prog
+
+    # -- attaching ------------------------------------------------------------------------------
+    def attach(self) -> None:
+        """Attach every probe program (BEGIN and END are run, not attached)."""
+        from pybpf import attach as at
+        from pybpf.codegen.attach import period_ns
+
+        for p, prog in self.progs:
+            for a in p.attach:
+                prov = p.provider
+                if prov == "tracepoint":
+                    link: Any = at.attach_tracepoint(prog, str(a["category"]), str(a["name"]))
+                elif prov == "rawtracepoint":
+                    link = at.attach_raw_tracepoint(prog, str(a["func"]))
+                elif prov in ("interval", "profile"):
+                    from pybpf.attach.perf_event import attach_perf_event
+
+                    freq = int(a["freq"])  # type: ignore[call-overload]
+                    unit = str(a["unit"])
+                    cpus = [0] if prov == "interval" else None
+                    if unit == "hz":
+                        link = attach_perf_event(prog, "cpu-clock", frequency=freq, cpus=cpus)
+                    else:
+                        from pybpf.diag.span import NO_SPAN
+                        from pybpf.lang.ast import AttachPoint
+
+                        ap = AttachPoint(NO_SPAN, "", prov, unit=unit, freq=freq)
+                        link = attach_perf_event(prog, "cpu-clock", period=period_ns(ap), cpus=cpus)
+                elif prov == "software":
+                    from pybpf.attach.perf_event import attach_perf_event
+
+                    count = int(a["freq"]) or 1000  # type: ignore[call-overload]
+                    link = attach_perf_event(prog, str(a["target"]), period=count)
+                elif prov in ("uprobe", "uretprobe"):
+                    link = at.attach_uprobe(
+                        prog, str(a["target"]), str(a["func"]), int(a["offset"]),  # type: ignore[call-overload]
+                        retprobe=prov == "uretprobe", pid=self.opts.pid if self.opts.pid else -1,
+                    )  # fmt: skip
+                else:
+                    raise PybpfError(f"cannot attach {prov} probes")
+                self.stack.callback(link.close)
+                self.links.append(link)
+                self.attached += 1
+
+    def probe_count(self) -> int:
+        """Attach points as bpftrace counts them (BEGIN and END included)."""
+        n = sum(len(p.attach) for p, _ in self.progs)
+        return n + len(self.special["BEGIN"]) + len(self.special["END"])
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self) -> int:
+        """The whole session; returns the exit status."""
+        old = self._install_signals()
+        try:
+            with self.stack:
+                self._run()
+        finally:
+            self._restore_signals(old)
+        return self.exit_code
+
+    def _run(self) -> None:
+        self.load()
+        self.attach()
+        if not self.opts.quiet_attach:
+            self.writer.attached_probes(self.probe_count())
+        if self.opts.notify:
+            print(self.opts.notify, flush=True)
+        self._run_special("BEGIN")
+        if self.opts.command:
+            self.child = subprocess.Popen(self.opts.command, shell=True)
+        self._loop()
+        self._detach()
+        self._run_special("END")
+        self._drain()
+        self.writer.end()
+        self._print_maps()
+        self._report_lost()
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+            self.child.wait()
+
+    def _detach(self) -> None:
+        """Stop the probes before END runs (links close here, programs later)."""
+        # The ExitStack also holds these callbacks; closing twice is harmless.
+        for link in reversed(self.links):
+            link.close()
+
+    def _run_special(self, which: str) -> None:
+        for prog in self.special[which]:
+            prog.test_run(ctx_in=b"\0" * 8, repeat=0)
+            if which == "BEGIN":
+                self._drain()
+
+    def _install_signals(self) -> dict[int, Any]:
+        def handler(signum: int, frame: object) -> None:
+            self.stop = True
+
+        old: dict[int, Any] = {}
+        for s in (signal.SIGINT, signal.SIGTERM):
+            old[s] = signal.signal(s, handler)
+        return old
+
+    def _restore_signals(self, old: dict[int, Any]) -> None:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    def _loop(self) -> None:
+        ring = self.ring
+        while not self.stop:
+            if ring is None:
+                time.sleep(POLL_TIMEOUT)
+            else:
+                try:
+                    ring.poll(self._on_record, POLL_TIMEOUT)
+                except InterruptedError:
+                    pass
+            if self.child is not None and self.child.poll() is not None:
+                self.stop = True
+
+    def _drain(self) -> None:
+        if self.ring is not None:
+            self.ring.consume(self._on_record)
+
+    def _on_record(self, rec: memoryview) -> None:
+        spec, vals = self.script.events.decode(rec)
+        kind = spec.kind
+        w = self.writer
+        if self.stop and kind is not EventKind.EXIT and self._exited:
+            return
+        if kind is EventKind.PRINTF:
+            w.printf(str(spec.info["fmt"]), vals)
+        elif kind is EventKind.EXIT:
+            self.exit_code = int(vals[0]) if vals else 0
+            self.stop = True
+            self._exited = True
+        elif kind is EventKind.PRINT_MAP:
+            self._print_one(str(spec.info["map"]), int(spec.info["top"]), int(spec.info["div"]))
+        elif kind is EventKind.PRINT_VALUE:
+            w.print_value(vals[0])
+        elif kind is EventKind.TIME:
+            w.time(time.strftime(str(spec.info["fmt"])))
+        elif kind in (EventKind.CLEAR, EventKind.ZERO):
+            self._clear(str(spec.info["map"]), zero=kind is EventKind.ZERO)
+        elif kind is EventKind.SYSTEM:
+            from pybpf.output import format_printf
+
+            cmd = format_printf(str(spec.info["fmt"]), vals)
+            res = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False)
+            w.system(res.stdout)
+        elif kind is EventKind.CAT:
+            from pybpf.output import format_printf
+
+            path = format_printf(str(spec.info["fmt"]), vals)
+            try:
+                with open(path, errors="replace") as f:
+                    w.cat(f.read())
+            except OSError as e:
+                print(f"cat: {path}: {e.strerror}", file=sys.stderr)
+
+    _exited = False
+
+    def _print_one(self, name: str, top: int = 0, div: int = 0) -> None:
+        from pybpf.runtime.mapread import read_map
+
+        d = self.script.maps[name]
+        self.writer.print_map(read_map(d, self.maps[name]), top, div)
+
+    def _clear(self, name: str, zero: bool) -> None:
+        m = self.maps[name]
+        for k in list(m.keys()):
+            m.delete(k)
+
+    def _print_maps(self) -> None:
+        from pybpf.runtime.mapread import read_map
+
+        datas = [read_map(self.script.maps[n], self.maps[n]) for n in self.script.print_order]
+        self.writer.print_maps(datas)
+
+    def _report_lost(self) -> None:
+        g = self.maps.get("globals")
+        if g is None:
+            return
+        raw = g.lookup(b"\0" * 4)
+        lost = struct.unpack_from("<Q", raw, 8)[0] if isinstance(raw, bytes) else 0
+        if lost:
+            self.writer.lost_events(lost)
+
+
+def _script_key(script: CompiledScript, kernel_name: str) -> str:
+    if kernel_name in script.maps:
+        return kernel_name
+    for k, d in script.maps.items():
+        if d.name == kernel_name:
+            return k
+    raise KeyError(kernel_name)
+
+
+def _prog_name(p: ProgDef) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_]", "_", p.name)[:15]
+
+
+def _failing_span(log: str, insns: list[Any]) -> object | None:
+    """The span of the instruction the verifier stopped at (last ``N: (..)`` line)."""
+    import re
+
+    from pybpf.asm.insn import slot_offsets
+
+    last = None
+    for m in re.finditer(r"^(\d+): \(", log, re.M):
+        last = int(m.group(1))
+    if last is None:
+        return None
+    offs = slot_offsets(insns)
+    for i, o in enumerate(offs):
+        if o == last:
+            span: object | None = insns[i].span
+            return span
+    return None
+
+
+_ = (os, Callable)
+__all__ = ["Options", "ProgramLoadError", "Session"]
