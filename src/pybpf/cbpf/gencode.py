@@ -89,8 +89,9 @@ class CodeGen(AddrGen):
             return self.gen_ncmp("link", idx, I.B, I.U32, I.JGE, True, val)
         if op == ">":
             return self.gen_ncmp("link", idx, I.B, I.U32, I.JGT, False, val)
-        s = self.gen_load_a("link", idx, I.B)
-        s.append(Stmt(I.ALU | (I.OR if op == "|" else I.AND) | I.K, val))
+        # libpcap 1.10's gen_byteop emits the and/or without loading the byte first (so
+        # it tests A, which is 0 at entry); reproduced for identical listings.
+        s = [Stmt(I.ALU | (I.OR if op == "|" else I.AND) | I.K, val)]
         b = new_block(I.JMP | I.JEQ, 0, s)
         gen_not(b)
         return b
@@ -153,10 +154,8 @@ class CodeGen(AddrGen):
         self.free_reg(a1.regno)
         a0.regno = self.alloc_reg()
         a0.s.append(Stmt(I.ST, a0.regno))
-        if a1.b is not None:
-            if a0.b is not None:
-                gen_and(a0.b, a1.b)
-            a0.b = a1.b
+        # libpcap 1.10 keeps only the left operand's protocol checks here (its gen_arth
+        # drops a1->b); reproduced so that listings stay identical.
         return a0
 
     def gen_load(self, proto: str, inst: Arith, size: int) -> Arith:
@@ -191,7 +190,14 @@ class CodeGen(AddrGen):
             gen_and(self.gen_proto_abbrev("ip"), b)
             inst.b = b
         elif proto == "icmp6":
-            raise FilterError("IPv6 upper-layer protocol is not supported by proto[x]")
+            b = self.gen_proto_abbrev("ip6")
+            if inst.b is not None:
+                gen_and(inst.b, b)
+            b2 = self.gen_cmp("linkpl", 6, I.B, 58)
+            gen_and(b, b2)
+            inst.b = b2
+            k = self.off_linkpl + self.off_nl + 40
+            inst.s += [Stmt(I.LDX | I.MEM, inst.regno), Stmt(I.LD | I.IND | sz, k)]
         else:
             raise FilterError("unsupported index operation")
         inst.regno = regno

@@ -184,3 +184,73 @@ def listing(prog: Iterable[CInsn], style: str = "d") -> str:
     else:
         raise ValueError(f"unknown listing style {style!r}")
     return "\n".join(lines) + "\n"
+
+
+_MNEMONIC_LD = {"ld": W, "ldh": H, "ldb": B}
+
+
+def parse_listing(text: str) -> list[CInsn]:
+    """Read a ``tcpdump -d`` listing back into instructions (the inverse of :func:`listing`)."""
+    out: list[CInsn] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        n = int(line[1:4])
+        body = line[6:]
+        op = body[:8].strip()
+        rest = body[9:]
+        jt = jf = 0
+        if "jt " in rest:
+            operand, _, tail = rest.partition(" jt ")
+            jts, _, jfs = tail.partition("\tjf ")
+            jt, jf = int(jts) - n - 1, int(jfs) - n - 1
+            rest = operand
+        out.append(_parse_one(op, rest.strip(), n, jt, jf))
+    return out
+
+
+def _num(text: str) -> int:
+    return int(text, 16) if text.startswith("0x") else int(text)
+
+
+def _parse_one(op: str, arg: str, n: int, jt: int, jf: int) -> CInsn:
+    if op == "ret":
+        return CInsn(RET | (RET_A if not arg else K), 0, 0, _num(arg[1:]) & U32 if arg else 0)
+    if op in _MNEMONIC_LD:
+        size = _MNEMONIC_LD[op]
+        if arg == "#pktlen":
+            return CInsn(LD | W | LEN)
+        if arg.startswith("#"):
+            return CInsn(LD | IMM, 0, 0, _num(arg[1:]) & U32)
+        if arg.startswith("M["):
+            return CInsn(LD | MEM, 0, 0, int(arg[2:-1]))
+        if arg.startswith("[x + "):
+            return CInsn(LD | IND | size, 0, 0, int(arg[5:-1]) & U32)
+        return CInsn(LD | ABS | size, 0, 0, int(arg[1:-1]) & U32)
+    if op == "ldx":
+        if arg.startswith("M["):
+            return CInsn(LDX | MEM, 0, 0, int(arg[2:-1]))
+        if arg == "#pktlen":
+            return CInsn(LDX | W | LEN)
+        return CInsn(LDX | IMM, 0, 0, _num(arg[1:]) & U32)
+    if op == "ldxb":
+        return CInsn(LDX | MSH | B, 0, 0, int(arg[4:].split("]")[0]))
+    if op in ("st", "stx"):
+        return CInsn(ST if op == "st" else STX, 0, 0, int(arg[2:-1]))
+    if op == "ja":
+        return CInsn(JMP | JA, 0, 0, int(arg) - n - 1)
+    if op == "tax":
+        return CInsn(MISC | TAX)
+    if op == "txa":
+        return CInsn(MISC | TXA)
+    if op == "neg":
+        return CInsn(ALU | NEG)
+    jmps = {v: k for k, v in _JMP_NAMES.items()}
+    alus = {v: k for k, v in _ALU_NAMES.items()}
+    src = X if arg == "x" else K
+    k = 0 if arg == "x" else _num(arg[1:]) & U32
+    if op in jmps:
+        return CInsn(JMP | jmps[op] | src, jt, jf, k)
+    if op in alus:
+        return CInsn(ALU | alus[op] | src, 0, 0, k)
+    raise ValueError(f"cannot parse listing line for {op!r}")

@@ -166,11 +166,10 @@ KEYWORDS: dict[str, str] = {
 
 _NUM = r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)"
 _B = r"[0-9A-Fa-f][0-9A-Fa-f]?"
-_W = r"[0-9A-Fa-f]{1,4}"
+_W = r"[0-9A-Fa-f]{4}"
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("OP", re.compile(r">=|<=|!=|==|<<|>>|&&|\|\||[+\-*/%:\[\]!<>()&|^=]")),
     ("NUM", re.compile(_NUM)),
-    ("HID", re.compile(rf"{_NUM}\.{_NUM}(?:\.{_NUM}(?:\.{_NUM})?)?")),
     (
         "EID",
         re.compile(
@@ -178,6 +177,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             rf"|{_B}\.{_B}\.{_B}\.{_B}\.{_B}\.{_B}|{_W}\.{_W}\.{_W}"
         ),
     ),
+    ("HID", re.compile(rf"{_NUM}\.{_NUM}(?:\.{_NUM}(?:\.{_NUM})?)?")),
     ("HID6", re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")),
     ("ID", re.compile(r"[A-Za-z0-9](?:[-_.A-Za-z0-9]*[.A-Za-z0-9])?")),
     ("ESC", re.compile(r"\\[^ !()\n\t]+")),

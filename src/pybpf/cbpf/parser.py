@@ -162,7 +162,7 @@ class _Parser:
                 self.next()
         if self.is_kw(*_AQUALS):
             tok = self.next()
-            if tok.text == "gateway" and dir_ != "default":
+            if tok.text in ("gateway", "proto", "protochain") and dir_ != "default":
                 raise self.fail(tok)
             addr = tok.text
         q = (proto, dir_, addr)
