@@ -10,6 +10,7 @@ start of the outermost struct), which is what a BPF program reading the field ne
 
 from __future__ import annotations
 
+from pybpf.btf.index import BtfError
 from pybpf.btf.spec import Spec
 from pybpf.btf.types import (
     Array,
@@ -27,6 +28,7 @@ from pybpf.btf.types import (
 CACHELINE = 64
 TYPE_COL = 27  # pahole's widths: type column, then name column, then the comment
 NAME_COL = 22
+_MAX_DEPTH = 64  # deeper nesting than any real C type: only corrupt (cyclic) BTF gets here
 _QUALIFIER = {Kind.CONST: "const", Kind.VOLATILE: "volatile", Kind.RESTRICT: "restrict"}
 
 
@@ -52,7 +54,7 @@ def _inline_tag(t: Composite) -> str:
     return "union {...}" if t.is_union else "struct {...}"
 
 
-def params_text(spec: Spec, proto: FuncProto, names: bool = True) -> str:
+def params_text(spec: Spec, proto: FuncProto, names: bool = True, depth: int = 0) -> str:
     """The parenthesised parameter list of a prototype."""
     if not proto.params:
         return "(void)"
@@ -61,12 +63,14 @@ def params_text(spec: Spec, proto: FuncProto, names: bool = True) -> str:
         if p.type == 0 and not p.name:
             parts.append("...")
         else:
-            parts.append(declaration(spec, p.type, p.name if names else "").strip())
+            parts.append(declaration(spec, p.type, p.name if names else "", depth + 1).strip())
     return "(" + ", ".join(parts) + ")"
 
 
-def declaration(spec: Spec, tid: int, name: str) -> str:
+def declaration(spec: Spec, tid: int, name: str, depth: int = 0) -> str:
     """The C declaration of ``name`` with type ``tid`` (``name`` may be empty)."""
+    if depth > _MAX_DEPTH:
+        raise BtfError(f"corrupt BTF: type {tid} nests too deeply")
     inner = name
     for _ in range(256):
         t = spec.type(tid)
@@ -77,7 +81,7 @@ def declaration(spec: Spec, tid: int, name: str) -> str:
         elif isinstance(t, Ref) and t.kind in _QUALIFIER:
             qual = _QUALIFIER[t.kind]
             if spec.kind(t.type) != Kind.PTR:
-                return f"{qual} " + declaration(spec, t.type, inner)
+                return f"{qual} " + declaration(spec, t.type, inner, depth + 1)
             # A qualified pointer: the qualifier goes after the star (char * const p).
             inner = f" {qual} {inner}" if inner else f" {qual}"
             tid = t.type
@@ -87,7 +91,7 @@ def declaration(spec: Spec, tid: int, name: str) -> str:
             inner = f"{inner}[{t.nelems}]"
             tid = t.type
         elif isinstance(t, FuncProto):
-            inner = f"{inner}{params_text(spec, t)}"
+            inner = f"{inner}{params_text(spec, t, depth=depth + 1)}"
             tid = t.type
         else:
             base = _base(spec, tid)
@@ -143,6 +147,8 @@ class _Layout:
         self.last_cacheline = 0
 
     def composite(self, t: Composite, base_bits: int, indent: int) -> None:
+        if indent > _MAX_DEPTH:
+            raise BtfError(f"corrupt BTF: type {t.id} nests too deeply")
         prev_end_bits = base_bits
         for m in t.members:
             abs_bits = base_bits + m.bit_offset
@@ -169,16 +175,17 @@ class _Layout:
                 "\t" * indent + f"/* XXX {nbits} bit{'s' * (nbits != 1)} hole, try to pack */",
                 "",
             ]
-        if top:
-            prev_line, cur_line = (prev_end // 8 - 1) // CACHELINE, (start // 8) // CACHELINE
-            if prev_end and cur_line > max(prev_line, self.last_cacheline) and start % 8 == 0:
-                self.last_cacheline = cur_line
-                boundary = cur_line * CACHELINE
+        if top and start % 8 == 0:
+            # Like pahole: mark the first member that starts in a new cacheline.
+            line = (start // 8) // CACHELINE
+            if line > self.last_cacheline:
+                self.last_cacheline = line
+                boundary = line * CACHELINE
                 ago = start // 8 - boundary
                 tail = f" was {ago} byte{'s' * (ago != 1)} ago" if ago else ""
                 self.lines.append(
                     "\t" * indent
-                    + f"/* --- cacheline {cur_line} boundary ({boundary} bytes){tail} --- */"
+                    + f"/* --- cacheline {line} boundary ({boundary} bytes){tail} --- */"
                 )
 
     def member(self, m: Member, abs_bits: int, indent: int) -> int:
@@ -193,6 +200,8 @@ class _Layout:
             self.composite(rt, abs_bits, indent + 1)
             close = "\t" * indent + ("};" if not m.name else f"}} {m.name};")
             self.lines.append(_comment_pad(close) + _mcomment(abs_bits // 8, size))
+            if indent == 1:
+                self.member_bytes += size
             return abs_bits + 8 * size
         tp, np = _split(spec, m.type, m.name)
         if m.bitfield_size:
@@ -202,7 +211,8 @@ class _Layout:
             comment = _mcomment(unit_start, size, ((abs_bits - 8 * unit_start), size))
             self.lines.append(_comment_pad(line) + comment)
             return abs_bits + m.bitfield_size
-        self.member_bytes += size
+        if indent == 1:
+            self.member_bytes += size
         line = _column(indent, tp, f"{np};")
         self.lines.append(_comment_pad(line) + _mcomment(abs_bits // 8, size))
         return abs_bits + 8 * size

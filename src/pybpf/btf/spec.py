@@ -272,15 +272,17 @@ class Spec:
             tid = t.type
         raise BtfError(f"corrupt BTF: modifier loop at type id {tid}")
 
-    def size_of(self, tid: int) -> int:
+    def size_of(self, tid: int, _depth: int = 0) -> int:
         """Size in bytes of type ``tid`` (pointers are 8 bytes; functions and void 0)."""
+        if _depth > 64:
+            raise BtfError(f"corrupt BTF: array type {tid} nests too deeply")
         t = self.type(self.resolve(tid))
         if isinstance(t, Int | Float | Composite | Enum | Datasec):
             return t.size
         if t.kind == Kind.PTR:
             return 8
         if isinstance(t, Array):
-            return t.nelems * self.size_of(t.type)
+            return t.nelems * self.size_of(t.type, _depth + 1)
         return 0
 
     def func_proto(self, name: str) -> FuncProto:
@@ -318,13 +320,15 @@ class Spec:
         assert found is not None
         return found, bit
 
-    def _find_member(self, tid: int, name: str) -> tuple[Member, int] | None:
+    def _find_member(self, tid: int, name: str, depth: int = 0) -> tuple[Member, int] | None:
+        if depth > 64:
+            raise BtfError(f"corrupt BTF: type {tid} nests too deeply")
         for m in self.members(tid):
             if m.name == name:
                 return m, m.bit_offset
         for m in self.members(tid):
             if not m.name and isinstance(self.type(self.resolve(m.type)), Composite):
-                hit = self._find_member(m.type, name)
+                hit = self._find_member(m.type, name, depth + 1)
                 if hit is not None:
                     return hit[0], m.bit_offset + hit[1]
         return None

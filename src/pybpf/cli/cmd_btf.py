@@ -6,6 +6,10 @@ import argparse
 import fnmatch
 import re
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pybpf.btf import Spec
 
 HELP = "show BTF types as C (pahole-style struct layouts), list types"
 
@@ -45,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def _spec(path: str | None):  # type: ignore[no-untyped-def]
+def _spec(path: str | None) -> Spec:
     from pybpf import btf
 
     return btf.vmlinux() if path is None else btf.load(path)
