@@ -26,7 +26,8 @@ from pybpf.attach import (
 from pybpf.attach.btfids import struct_member_offset
 from pybpf.bpf import AttachType, Map, MapSpec, MapType, Program, ProgSpec, ProgType
 from pybpf.bpf.info import ObjKind, gone
-from pybpf.errors import NotSupportedError
+from pybpf.bpf.link import Link, link_create
+from pybpf.errors import KernelError, NotSupportedError
 
 pytestmark = pytest.mark.kernel
 
@@ -172,3 +173,63 @@ def test_hardware_events_are_not_supported_here() -> None:
             with pytest.raises(NotSupportedError) as ei:
                 attach_perf_event(p, "cycles", period=100_000)
     assert ei.value.feature == "hardware event cycles"
+
+
+def _iter_writes(byte: int) -> list[Insn]:
+    """An iter/task program writing one constant byte per task."""
+    return build([
+        Insn(0x79, 2, 1, 8, 0),  # r2 = ctx->task
+        Jump(0x15, "out", dst=2, imm=0),
+        Insn(0x79, 1, 1, 0, 0),  # r1 = ctx->meta
+        Insn(0x79, 1, 1, 0, 0),  # r1 = meta->seq
+        Insn(0x72, 10, 0, -8, byte),  # *(u8 *)(r10 - 8) = byte
+        movr(2, 10), Insn(0x07, 2, 0, 0, -8),
+        mov(3, 1),
+        call(127),  # bpf_seq_write(seq, &byte, 1)
+        Label("out"),
+        mov(0, 0),
+        exit_(),
+    ])  # fmt: skip
+
+
+def test_link_update_swaps_the_program() -> None:
+    with (
+        Program.load(iter_spec("task", _iter_writes(ord("A")))) as a,
+        Program.load(iter_spec("task", _iter_writes(ord("B")))) as b,
+        attach_iter(a) as link,
+    ):
+        assert set(link.read()) == {ord("A")}
+        assert link.info().prog_id == a.id
+        link.update(b.fd, old_prog_fd=a.fd)
+        assert set(link.read()) == {ord("B")}
+        assert link.info().prog_id == b.id
+        with pytest.raises(KernelError):
+            link.update(a.fd, old_prog_fd=a.fd)  # a is no longer the program: refused
+
+
+def test_detach_unsupported_link_kind_is_a_clear_error() -> None:
+    with Program.load(tp_btf_spec("sys_enter", [mov(0, 0), exit_()])) as p:
+        with attach_tp_btf(p) as link, pytest.raises(KernelError, match="not supported"):
+            link.detach()
+
+
+CGROUP2 = "/sys/fs/cgroup/unified"
+
+
+@pytest.mark.skipif(not os.path.isdir(CGROUP2), reason="no cgroup2 mount here")
+def test_link_detach_keeps_the_fd() -> None:
+    path = f"{CGROUP2}/pybpf-test-{os.getpid()}"
+    os.mkdir(path)
+    cg = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with Program.load(ProgSpec(ProgType.CGROUP_SKB, [mov(0, 1), exit_()])) as p:
+            lfd = link_create(p.fd, cg, AttachType.CGROUP_INET_EGRESS)
+            with Link(lfd, "cgroup_skb:egress") as link:
+                cgroup_id = struct.unpack_from("<Q", link.info().extra, 0)[0]
+                assert cgroup_id == os.stat(path).st_ino
+                link.detach()
+                assert struct.unpack_from("<Q", link.info().extra, 0)[0] == 0
+                assert not link.closed
+    finally:
+        os.close(cg)
+        os.rmdir(path)

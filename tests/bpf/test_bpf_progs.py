@@ -134,3 +134,24 @@ def test_btf_rejection_carries_log() -> None:
         load_btf(_btf(bad, b"\0int\0"))
     assert ei.value.log
     assert str(ei.value).startswith("load BTF: kernel rejected it: ")
+
+
+def test_adopt_by_id() -> None:
+    with Map.create(MapSpec(MapType.HASH, 4, 8, 8, name="adopt")) as m:
+        with Program.load(ProgSpec(ProgType.TRACEPOINT, count_by_pid(m.fd), name="adoptee")) as p:
+            with Program.from_id(p.id) as q:
+                assert q.spec.type == ProgType.TRACEPOINT
+                assert q.spec.name == "adoptee"
+                assert q.info().tag == p.info().tag
+            with Map.from_id(m.id) as n:
+                assert n.spec == MapSpec(MapType.HASH, 4, 8, 8, name="adopt")
+                n.update(b"abcd", b"12345678")
+                assert m.lookup(b"abcd") == b"12345678"  # the same kernel map
+
+
+def test_big_program_log_grows() -> None:
+    with Map.create(MapSpec(MapType.HASH, 4, 8, 8)) as m:
+        spec = ProgSpec(ProgType.TRACEPOINT, count_by_pid(m.fd))
+        with Program.load(spec, log_level=2, log_size=256) as p:
+            assert len(p.verifier_log) > 256
+            assert "processed" in p.verifier_log

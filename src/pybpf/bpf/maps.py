@@ -146,6 +146,18 @@ class Map:
         )  # fmt: skip
         return cls(fd, spec, info.id)
 
+    @classmethod
+    def from_id(cls, map_id: int) -> Map:
+        """Adopt a map already in the kernel by id."""
+        from pybpf.bpf.info import ObjKind, fd_by_id
+
+        fd = fd_by_id(ObjKind.MAP, map_id)
+        try:
+            return cls.from_fd(fd)
+        except BaseException:
+            fd.close()
+            raise
+
     @property
     def fd(self) -> int:
         """The raw map fd (for ``lddw`` map references and attribute packing)."""

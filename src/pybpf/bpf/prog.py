@@ -151,6 +151,27 @@ class Program:
             raise _explain_failure(spec, first, log_size) from None
         return cls(Fd(fd, "bpf-prog"), spec, log)
 
+    @classmethod
+    def from_id(cls, prog_id: int) -> Program:
+        """Adopt a program already in the kernel (someone else's) by id.
+
+        Its ``spec`` carries the kernel's translated instructions, type and name.
+        """
+        from pybpf.bpf.info import ObjKind, fd_by_id
+
+        fd = fd_by_id(ObjKind.PROG, prog_id)
+        try:
+            info = prog_info(fd.fd, xlated=True)
+        except BaseException:
+            fd.close()
+            raise
+        code = info.xlated or encode([Insn(0x95)])  # xlated is hidden without privilege
+        name = info.name if _NAME_RE.match(info.name) else ""
+        spec = ProgSpec(ProgType(info.type), code, name=name, label=name or f"id {prog_id}")
+        prog = cls(fd, spec)
+        prog._id = prog_id
+        return prog
+
     # -- properties ----------------------------------------------------------------------
     @property
     def fd(self) -> int:
@@ -244,12 +265,26 @@ class Program:
 
 
 def _load(spec: ProgSpec, level: int, log_size: int) -> tuple[int, str]:
-    """One ``BPF_PROG_LOAD``; returns (fd, log text)."""
-    log = bytearray(min(max(log_size, 0), _MAX_LOG)) if level else None
-    a, keep = spec.attr(log, level)
-    fd = sc.bpf(Cmd.PROG_LOAD, a)
-    del keep
-    return fd, _log_text(log)
+    """``BPF_PROG_LOAD``; returns (fd, log text).
+
+    With a log requested, a log that does not fit makes the kernel fail an otherwise good
+    load with ENOSPC; the buffer then grows to the size the kernel reports and we retry.
+    """
+    size = min(max(log_size, 256), _MAX_LOG)
+    while True:
+        log = bytearray(size) if level else None
+        a, keep = spec.attr(log, level)
+        try:
+            fd = sc.bpf(Cmd.PROG_LOAD, a)
+        except OSError as e:
+            true_size = struct.unpack_from("<I", a, 140)[0]
+            if level and e.errno == E.ENOSPC and size < _MAX_LOG:
+                size = min(_MAX_LOG, max(size * 4, true_size + 1))
+                continue
+            raise
+        finally:
+            del keep
+        return fd, _log_text(log)
 
 
 def _log_text(log: bytearray | None) -> str:
