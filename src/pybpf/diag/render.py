@@ -5,7 +5,8 @@
             ~~~~~
     HINT: Did you mean 'printf'?
 
-Tabs in the source line are kept in the underline prefix so the marks line up in a terminal.
+Tabs in the quoted source line are shown as four spaces (as bpftrace does), and the marks
+are shifted to match.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ def render(diag: Diagnostic, sources: Mapping[str, SourceFile] | SourceFile | No
         src = None
     if span is not None and src is not None and span.line > 0:
         text = src.line_text(span.line)
-        lines.append(text)
+        lines.append(text.replace("\t", "    "))
         start = max(span.col - 1, 0)
         # A span running past its line is underlined to the end of that line.
         stop = span.end_col - 1 if span.end_line == span.line else len(text)
-        width = max(stop - start, 1)
-        prefix = "".join(c if c == "\t" else " " for c in text[:start])
+        width = len(text[start:stop].replace("\t", "    ")) or 1
+        prefix = " " * len(text[:start].replace("\t", "    "))
         lines.append(prefix + "~" * width)
     lines.extend(f"HINT: {h}" for h in diag.hints)
     return "\n".join(lines)

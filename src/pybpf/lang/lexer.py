@@ -375,7 +375,8 @@ def parse_int_literal(raw: str) -> int | None:
     if "e" in low and not low.startswith("0x"):
         mant, _, exp = low.partition("e")
         if mant.isdigit() and exp.isdigit():
-            return int(mant) * pow(10, int(exp))
+            scaled: int = int(mant) * 10 ** int(exp)
+            return scaled
         return None
     body = low.rstrip("ul") if not low.startswith("0x") else low
     if low.startswith("0x"):

@@ -526,3 +526,52 @@ def is_signed(t: Type) -> bool:
     if isinstance(t, IntType | EnumType):
         return t.signed
     return False
+
+
+@dataclass(frozen=True)
+class DataLocType(Type):
+    """A tracepoint ``__data_loc`` field: u32 ``(len << 16) | offset`` locating ``elem``
+    bytes in the record (``__data_loc char[] name`` reads as a string)."""
+
+    elem: Type = field(default_factory=lambda: StringType(64))
+
+    @property
+    def size(self) -> int:
+        return 4
+
+    def __str__(self) -> str:
+        return str(self.elem)
+
+
+def type_name(t: Type | None) -> str:
+    """A type as bpftrace's messages spell it (aggregations by kind: ``count``, ``avg``)."""
+    if t is None:
+        return "none"
+    if isinstance(t, AggType):
+        return t.kind.value
+    return str(t)
+
+
+def category(t: Type | None) -> str:
+    """The broad kind printf and condition messages use: integer, string, buffer ..."""
+    if t is None or isinstance(t, NoneType):
+        return "none"
+    if isinstance(t, IntType | BoolType | EnumType):
+        return "integer"
+    if isinstance(t, StringType) or (isinstance(t, DataLocType) and t.elem.is_string()):
+        return "string"
+    if isinstance(t, BufferType):
+        return "buffer"
+    if isinstance(t, PointerType):
+        return "pointer"
+    if isinstance(t, TupleType):
+        return "tuple"
+    if isinstance(t, RecordType):
+        return "record"
+    if isinstance(t, StructType):
+        return t.kind
+    if isinstance(t, ArrayType):
+        return "array"
+    if isinstance(t, AggType):
+        return t.kind.value
+    return str(t)
