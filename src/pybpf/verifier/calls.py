@@ -1,0 +1,203 @@
+"""Calls and exits: helper argument checks from the helper registry, bpf-to-bpf frames."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pybpf.asm.helpers import ArgKind, RetKind, helper_spec
+from pybpf.asm.insn import Insn
+from pybpf.verifier import scalar as sc
+from pybpf.verifier.cfg import Reject
+from pybpf.verifier.memcheck import check_region, check_stack_init
+from pybpf.verifier.state import NOT_INIT, UNKNOWN_SCALAR, Frame, Kind, MapInfo, Reg, State, scalar
+
+if TYPE_CHECKING:
+    from pybpf.verifier.check import Verifier
+
+MAX_FRAMES = 8
+_CHANGES_PKT = frozenset({9, 10, 11, 39, 43, 44, 50, 53, 65, 67})
+_MAP_HELPERS = {1, 2, 3}
+_RINGBUF_MAP_HELPERS = {130, 131}
+_MEM_KINDS = (Kind.STACK, Kind.MAP_VALUE, Kind.MEM, Kind.PACKET, Kind.PACKET_META)
+
+
+def do_call(v: Verifier, pc: int, insn: Insn, st: State) -> list[tuple[int, State]]:
+    """A helper call or a bpf-to-bpf call."""
+    if insn.src == 1:
+        return _local_call(v, pc, insn, st)
+    if insn.src == 2:
+        raise Reject(pc, "kernel function calls are not supported")
+    _helper_call(v, pc, insn.imm, st)
+    return [(pc + 1, st)]
+
+
+def _local_call(v: Verifier, pc: int, insn: Insn, st: State) -> list[tuple[int, State]]:
+    if len(st.frames) >= MAX_FRAMES:
+        raise Reject(pc, f"the call stack of {len(st.frames) + 1} frames is too deep !")
+    target = pc + 1 + insn.imm
+    caller = st.cur
+    regs = [NOT_INIT] * 11
+    for i in range(1, 6):
+        regs[i] = caller.regs[i]
+    regs[10] = Reg(Kind.STACK, frame=len(st.frames))
+    st.frames.append(Frame(regs, ret_pc=pc + 1, entry=target))
+    v.call_edges.add((caller.entry, target))
+    return [(target, st)]
+
+
+def do_exit(v: Verifier, pc: int, st: State) -> list[tuple[int, State]]:
+    """``exit``: the program ends, or a callee returns to its caller."""
+    r0 = st.cur.regs[0]
+    if r0.kind is Kind.NOT_INIT:
+        raise Reject(pc, "R0 !read_ok")
+    if len(st.frames) == 1:
+        if st.refs:
+            rid, alloc = next(iter(st.refs.items()))
+            raise Reject(pc, f"Unreleased reference id={rid} alloc_insn={alloc}")
+        return []
+    if r0.kind is Kind.STACK and r0.frame == len(st.frames) - 1:
+        raise Reject(pc, "cannot return stack pointer to the caller")
+    callee = st.frames.pop()
+    regs = st.cur.regs
+    regs[0] = r0
+    for i in range(1, 6):
+        regs[i] = NOT_INIT
+    # pointers into the dead frame's stack must not survive
+    for f in st.frames:
+        for i, r in enumerate(f.regs):
+            if r.kind is Kind.STACK and r.frame >= len(st.frames):
+                f.regs[i] = NOT_INIT
+    return [(callee.ret_pc, st)]
+
+
+def _helper_call(v: Verifier, pc: int, hid: int, st: State) -> None:
+    spec = helper_spec(hid)
+    if hid not in v.pt.helpers or spec is None:
+        name = spec.name if spec else "unknown"
+        raise Reject(pc, f"program of this type cannot use helper {name}#{hid}")
+    regs = st.cur.regs
+    mp: MapInfo | None = None
+    alloc_size = 0
+    for i, kind in enumerate(spec.args):
+        regno = i + 1
+        r = regs[regno]
+        if r.kind is Kind.NOT_INIT:
+            raise Reject(pc, f"R{regno} !read_ok")
+        if kind is ArgKind.ANYTHING:
+            continue
+        if kind is ArgKind.CONST_MAP_PTR:
+            if r.kind is not Kind.MAP_PTR:
+                raise Reject(pc, f"R{regno} type={r.describe()} expected=map_ptr")
+            mp = r.map
+            assert mp is not None
+            _check_map_compat(pc, hid, spec.name, mp)
+        elif kind in (ArgKind.PTR_TO_MAP_KEY, ArgKind.PTR_TO_MAP_VALUE):
+            assert mp is not None
+            size = mp.key_size if kind is ArgKind.PTR_TO_MAP_KEY else mp.value_size
+            _mem_arg(v, pc, st, regno, r, size, False)
+        elif kind in (ArgKind.PTR_TO_MEM, ArgKind.PTR_TO_MEM_OR_NULL, ArgKind.PTR_TO_UNINIT_MEM):
+            continue  # checked with the size argument that follows
+        elif kind in (ArgKind.CONST_SIZE, ArgKind.CONST_SIZE_OR_ZERO):
+            _size_arg(v, pc, st, spec.args, regno, kind)
+        elif kind is ArgKind.CONST_ALLOC_SIZE_OR_ZERO:
+            if r.kind is not Kind.SCALAR or not r.var.is_const:
+                raise Reject(pc, f"R{regno} is not a known constant'")
+            alloc_size = r.var.value
+        elif kind is ArgKind.PTR_TO_CTX:
+            if r.kind is not Kind.CTX or r.off or not r.var.is_const or r.var.value:
+                raise Reject(pc, f"R{regno} type={r.describe()} expected=ctx")
+        elif kind is ArgKind.PTR_TO_RINGBUF_MEM:
+            if r.kind is not Kind.MEM or r.id not in st.refs or r.off or r.var.value:
+                raise Reject(pc, f"R{regno} type={r.describe()} expected=ringbuf_mem")
+            rid = r.id
+            del st.refs[rid]
+            st.replace_id(rid, lambda x: UNKNOWN_SCALAR)
+        else:
+            raise Reject(
+                pc, f"helper {spec.name}#{hid} argument kind {kind.value} is not supported"
+            )
+    if hid == 12 and st.refs:
+        raise Reject(pc, "tail_call would lead to reference leak")
+    for i in range(1, 6):
+        regs[i] = NOT_INIT
+    if hid in _CHANGES_PKT:
+        for f in st.frames:
+            for i, r in enumerate(f.regs):
+                if r.kind in (Kind.PACKET, Kind.PACKET_END, Kind.PACKET_META):
+                    f.regs[i] = UNKNOWN_SCALAR
+            for s, r in list(f.spills.items()):
+                if r.kind in (Kind.PACKET, Kind.PACKET_END, Kind.PACKET_META):
+                    f.spills[s] = UNKNOWN_SCALAR
+    regs[0] = _ret(v, pc, spec.ret, mp, alloc_size, st)
+
+
+def _ret(v: Verifier, pc: int, ret: RetKind, mp: MapInfo | None, size: int, st: State) -> Reg:
+    if ret is RetKind.VOID:
+        return NOT_INIT
+    if ret is RetKind.PTR_TO_MAP_VALUE_OR_NULL:
+        return Reg(Kind.MAP_VALUE_OR_NULL, map=mp, id=v.new_id())
+    if ret is RetKind.PTR_TO_RINGBUF_MEM_OR_NULL:
+        rid = v.new_id()
+        st.refs[rid] = pc
+        return Reg(Kind.MEM_OR_NULL, size=size, id=rid)
+    return scalar(sc.UNKNOWN)
+
+
+def _check_map_compat(pc: int, hid: int, name: str, mp: MapInfo) -> None:
+    ok = True
+    if mp.map_type == 27:
+        ok = hid in _RINGBUF_MAP_HELPERS
+    elif mp.map_type == 3:
+        ok = hid == 12
+    elif hid in _RINGBUF_MAP_HELPERS or hid == 12:
+        ok = False
+    if not ok:
+        raise Reject(pc, f"cannot pass map_type {mp.map_type} into func {name}#{hid}")
+
+
+def _size_arg(
+    v: Verifier, pc: int, st: State, kinds: tuple[ArgKind, ...], regno: int, kind: ArgKind
+) -> None:
+    regs = st.cur.regs
+    r = regs[regno]
+    if r.kind is not Kind.SCALAR:
+        raise Reject(pc, f"R{regno} type={r.describe()} expected=scalar")
+    if r.var.smin < 0:
+        raise Reject(pc, f"R{regno} min value is negative, either use unsigned or 'var &= const'")
+    if r.var.umax >= 1 << 29:
+        raise Reject(
+            pc, f"R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"
+        )
+    if kind is ArgKind.CONST_SIZE and r.var.umin == 0:
+        raise Reject(pc, f"R{regno} invalid zero-sized read")
+    ptr_kind = kinds[regno - 2]
+    ptr = regs[regno - 1]
+    size = r.var.umax
+    if (
+        ptr_kind is ArgKind.PTR_TO_MEM_OR_NULL
+        and ptr.kind is Kind.SCALAR
+        and ptr.var.is_const
+        and ptr.var.value == 0
+    ):
+        return
+    if size == 0 and ptr.kind is Kind.SCALAR and ptr.var.is_const and ptr.var.value == 0:
+        return
+    _mem_arg(v, pc, st, regno - 1, ptr, size, ptr_kind is ArgKind.PTR_TO_UNINIT_MEM)
+
+
+def _mem_arg(v: Verifier, pc: int, st: State, regno: int, r: Reg, size: int, write: bool) -> None:
+    if r.kind not in _MEM_KINDS:
+        raise Reject(pc, f"R{regno} type={r.describe()} expected=fp, pkt, pkt_meta, map_value, mem")
+    if r.kind is Kind.STACK:
+        check_stack_init(pc, st, regno, r, size, write)
+        f = st.frames[r.frame]
+        d = -(r.off + r.var.smin)
+        v.stack_depth[f.entry] = max(v.stack_depth.get(f.entry, 0), d)
+        return
+    if write and r.kind in (Kind.PACKET, Kind.PACKET_META) and not v.pt.packet_write:
+        raise Reject(pc, "cannot write into packet")
+    if size:
+        check_region(pc, regno, r, 0, size)
+
+
+__all__ = ["do_call", "do_exit"]

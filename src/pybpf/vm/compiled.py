@@ -1,0 +1,392 @@
+"""The fast engine: each function of the program becomes one Python function, once.
+
+Registers are Python locals; each basic block is a branch of a binary-search ``if`` tree
+inside ``while True`` (the block id is its first slot), so dispatch costs a few integer
+comparisons. Common operations are inlined; the rest call the shared ``semantics``
+functions, so this engine and the interpreter agree by construction. The instruction
+budget is charged per block. A fault's instruction index is recovered from the line
+number of the generated source, which costs nothing until something goes wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pybpf.vm.errors import LimitExceeded, MemoryFault, VMError
+from pybpf.vm.helpers import TailCall
+from pybpf.vm.machine import FUNC_TAG, MAX_FRAMES
+from pybpf.vm.program import Prepared
+from pybpf.vm.semantics import M32, M64, alu32, alu64, atomic, endian, sext
+
+if TYPE_CHECKING:
+    from pybpf.vm.engine import Program
+
+_SIZES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}
+_SIGN = 1 << 63
+_SIGN32 = 1 << 31
+_counter = itertools.count()
+_REGS = "r0, r1, r2, r3, r4, r5, r6, r7, r8, r9"
+_RET = "r0, r1, r2, r3, r4, r5"
+
+
+class _Gen:
+    """Source text with a parallel line -> slot table."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.pcs: list[int] = []
+
+    def emit(self, indent: int, text: str, pc: int) -> None:
+        self.lines.append("    " * indent + text)
+        self.pcs.append(pc)
+
+
+def _leaders(prep: Prepared, entry: int) -> list[int]:
+    """Start slots of the blocks reachable from ``entry`` without crossing a call."""
+    slots = prep.slots
+    n = len(slots)
+    starts = {entry}
+    todo = [entry]
+    seen: set[int] = set()
+    while todo:
+        pc = todo.pop()
+        while pc < n and pc not in seen:
+            seen.add(pc)
+            s = slots[pc]
+            assert s is not None
+            op = s[0]
+            cls = op & 0x07
+            if cls in (0x05, 0x06) and op & 0xF0 not in (0x80, 0x90):
+                tgt = prep.jump_target(pc)
+                for t in (tgt,) if op & 0xF0 == 0x00 else (tgt, pc + 1):
+                    if t < n and t not in starts:
+                        starts.add(t)
+                        todo.append(t)
+                break
+            if cls == 0x05 and op & 0xF0 == 0x90:
+                break
+            pc += 2 if op == 0x18 else 1
+    return sorted(starts)
+
+
+def _k64(imm: int) -> int:
+    return imm & M64
+
+
+def _alu_src(op: int, src: int, imm: int, is64: bool) -> str:
+    if op & 0x08:
+        return f"r{src}"
+    return str(imm & (M64 if is64 else M32))
+
+
+def _alu(op: int, dst: int, src: int, off: int, imm: int) -> str:
+    is64 = op & 0x07 == 0x07
+    code = op & 0xF0
+    d = f"r{dst}"
+    if code == 0xD0:
+        return f"{d} = _endian({is64}, {bool(op & 0x08)}, {imm}, {d})"
+    x = _alu_src(op, src, imm, is64)
+    k = not op & 0x08
+    if is64:
+        simple = {
+            0x00: f"{d} = ({d} + {x}) & M64",
+            0x10: f"{d} = ({d} - {x}) & M64",
+            0x20: f"{d} = ({d} * {x}) & M64",
+            0x40: f"{d} |= {x}",
+            0x50: f"{d} &= {x}",
+            0xA0: f"{d} ^= {x}",
+            0x60: f"{d} = ({d} << ({imm & 63 if k else x + ' & 63'})) & M64",
+            0x70: f"{d} >>= {imm & 63 if k else x + ' & 63'}",
+            0x80: f"{d} = -{d} & M64",
+        }
+        if code == 0xB0 and not off:
+            return f"{d} = {x}"
+        if off == 0 and code == 0x30 and k and imm & M64:
+            return f"{d} //= {imm & M64}"
+        if off == 0 and code == 0x90 and k and imm & M64:
+            return f"{d} %= {imm & M64}"
+        if code in simple:
+            return simple[code]
+        return f"{d} = _alu64({code}, {d}, {x}, {off})"
+    simple = {
+        0x00: f"{d} = ({d} + {x}) & M32",
+        0x10: f"{d} = ({d} - {x}) & M32",
+        0x20: f"{d} = ({d} * {x}) & M32",
+        0x40: f"{d} = ({d} | {x}) & M32",
+        0x50: f"{d} = {d} & {x} & M32",
+        0xA0: f"{d} = ({d} ^ {x}) & M32",
+        0x60: f"{d} = ({d} << ({imm & 31 if k else x + ' & 31'})) & M32",
+        0x70: f"{d} = ({d} & M32) >> ({imm & 31 if k else x + ' & 31'})",
+        0x80: f"{d} = -{d} & M32",
+    }
+    if code == 0xB0 and not off:
+        return f"{d} = {x} & M32"
+    if code in simple:
+        return simple[code]
+    return f"{d} = _alu32({code}, {d}, {x}, {off})"
+
+
+def _cond(op: int, dst: int, src: int, imm: int) -> str:
+    is32 = op & 0x07 == 0x06
+    code = op & 0xF0
+    a = f"(r{dst} & M32)" if is32 else f"r{dst}"
+    if op & 0x08:
+        b = f"(r{src} & M32)" if is32 else f"r{src}"
+    else:
+        b = str(imm & (M32 if is32 else M64))
+    un = {0x10: "==", 0x50: "!=", 0x20: ">", 0x30: ">=", 0xA0: "<", 0xB0: "<="}
+    if code in un:
+        return f"{a} {un[code]} {b}"
+    if code == 0x40:
+        return f"{a} & {b}"
+    sg = {0x60: ">", 0x70: ">=", 0xC0: "<", 0xD0: "<="}[code]
+    flip = _SIGN32 if is32 else _SIGN
+    if op & 0x08:
+        return f"({a} ^ {flip}) {sg} ({b} ^ {flip})"
+    return f"({a} ^ {flip}) {sg} {int(b) ^ flip}"
+
+
+class _Translator:
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.prep = prog.prep
+        self.gen = _Gen()
+        self._all_leaders: set[int] = set()
+
+    def function(self, entry: int) -> None:
+        g = self.gen
+        g.emit(0, f"def F{entry}({_REGS}, depth):", entry)
+        g.emit(1, "if depth:", entry)
+        g.emit(2, "STACKS[depth][:] = ZERO_STACK", entry)
+        g.emit(1, "r10 = TOPS[depth]", entry)
+        g.emit(1, "n = m.count", entry)
+        g.emit(1, f"b = {entry}", entry)
+        g.emit(1, "while True:", entry)
+        self.tree(_leaders(self.prep, entry), 2)
+
+    def tree(self, blocks: list[int], indent: int) -> None:
+        if len(blocks) == 1:
+            self.block(blocks[0], indent)
+            return
+        mid = len(blocks) // 2
+        self.gen.emit(indent, f"if b < {blocks[mid]}:", blocks[mid])
+        self.tree(blocks[:mid], indent + 1)
+        self.gen.emit(indent, "else:", blocks[mid])
+        self.tree(blocks[mid:], indent + 1)
+
+    def block(self, start: int, ind: int) -> None:
+        slots = self.prep.slots
+        g = self.gen
+        # the block runs to the first branch/exit or up to the next leader
+        pcs: list[int] = []
+        pc = start
+        leaders = set(self.prep.funcs)
+        while pc < len(slots):
+            pcs.append(pc)
+            s = slots[pc]
+            assert s is not None
+            op = s[0]
+            if op & 0x07 in (0x05, 0x06) and op & 0xF0 not in (0x80,):
+                break
+            pc += 2 if op == 0x18 else 1
+            if pc in self._all_leaders or pc in leaders:
+                break
+        g.emit(ind, f"n += {len(pcs)}", start)
+        g.emit(ind, "if n > LIMIT:", start)
+        g.emit(ind + 1, "raise LimitExceeded", start)
+        for i, pc in enumerate(pcs):
+            self.insn(pc, ind, len(pcs) - i - 1)
+        last = pcs[-1]
+        s = slots[last]
+        assert s is not None
+        op = s[0]
+        if op & 0x07 in (0x05, 0x06) and op & 0xF0 != 0x80:
+            return
+        nxt = last + (2 if op == 0x18 else 1)
+        if nxt >= len(slots):
+            g.emit(ind, f"raise VMError('fell off the end of the program', {nxt})", last)
+        else:
+            g.emit(ind, f"b = {nxt}", last)
+
+    def insn(self, pc: int, ind: int, rest: int) -> None:
+        s = self.prep.slots[pc]
+        assert s is not None
+        op, dst, src, off, imm = s
+        g = self.gen
+        cls = op & 0x07
+        if cls in (0x04, 0x07):
+            g.emit(ind, _alu(op, dst, src, off, imm), pc)
+        elif cls == 0x01:
+            size = _SIZES[op & 0x18]
+            load = f"LD((r{src} + {off & M64}) & M64, {size})"
+            if op & 0xE0 == 0x80:
+                load = f"_sext({load}, {size * 8})"
+            g.emit(ind, f"r{dst} = {load}", pc)
+        elif cls == 0x02:
+            g.emit(ind, f"ST((r{dst} + {off & M64}) & M64, {_SIZES[op & 0x18]}, {imm & M64})", pc)
+        elif cls == 0x03:
+            size = _SIZES[op & 0x18]
+            addr = f"(r{dst} + {off & M64}) & M64"
+            if op & 0xE0 == 0x60:
+                g.emit(ind, f"ST({addr}, {size}, r{src})", pc)
+            else:
+                call = f"AT({addr}, {size}, {imm}, r{src}, r0)"
+                if imm == 0xF1:
+                    g.emit(ind, f"r0 = {call}", pc)
+                elif imm & 0x01:
+                    g.emit(ind, f"r{src} = {call}", pc)
+                else:
+                    g.emit(ind, call, pc)
+        elif op == 0x18:
+            g.emit(ind, f"r{dst} = {self.prog.consts[pc]}", pc)
+        else:
+            self.jump(pc, ind, op, dst, src, imm, rest)
+
+    def jump(self, pc: int, ind: int, op: int, dst: int, src: int, imm: int, rest: int) -> None:
+        g = self.gen
+        code = op & 0xF0
+        if code == 0x90:
+            g.emit(ind, "m.count = n", pc)
+            g.emit(ind, f"return {_RET}", pc)
+        elif code == 0x80:
+            self.call(pc, ind, op, dst, src, imm, rest)
+        elif code == 0x00:
+            g.emit(ind, f"b = {self.prep.jump_target(pc)}", pc)
+        else:
+            g.emit(ind, f"if {_cond(op, dst, src, imm)}:", pc)
+            g.emit(ind + 1, f"b = {self.prep.jump_target(pc)}", pc)
+            g.emit(ind, "else:", pc)
+            g.emit(ind + 1, f"b = {pc + 1}", pc)
+
+    def call(self, pc: int, ind: int, op: int, dst: int, src: int, imm: int, rest: int) -> None:
+        g = self.gen
+        if op == 0x8D:
+            reg = dst if dst else imm & 0x0F
+            g.emit(ind, "m.count = n", pc)
+            g.emit(ind, f"{_RET} = CALLX({pc}, r{reg}, {_REGS}, depth)", pc)
+            g.emit(ind, "n = m.count", pc)
+        elif src == 1:
+            tgt = pc + 1 + imm
+            g.emit(ind, f"if depth + 1 >= {MAX_FRAMES}:", pc)
+            g.emit(ind + 1, f"raise VMError('call stack too deep ({MAX_FRAMES} frames)', {pc})", pc)
+            g.emit(ind, "m.count = n", pc)
+            g.emit(ind, f"{_RET} = F{tgt}({_REGS}, depth + 1)", pc)
+            g.emit(ind, "n = m.count", pc)
+        elif src == 2:
+            g.emit(ind, f"raise VMError('kfunc calls are not supported in the VM', {pc})", pc)
+        elif imm not in self.prog.machine.helpers:
+            g.emit(ind, f"raise VMError('invalid func unknown#{imm}', {pc})", pc)
+        else:
+            # charge only what ran so far: a tail call leaves the block here
+            g.emit(ind, f"m.count = n - {rest}", pc)
+            g.emit(ind, f"r0 = H[{imm}](m, r1, r2, r3, r4, r5) & M64", pc)
+
+    def source(self) -> str:
+        self._all_leaders = set()
+        for f in self.prep.funcs:
+            self._all_leaders.update(_leaders(self.prep, f))
+        for f in self.prep.funcs:
+            self.function(f)
+        return "\n".join(self.gen.lines) + "\n"
+
+
+def translate(prog: Program) -> Callable[[Program, int, int], int]:
+    """Translate ``prog`` into Python once; return its ``run(prog, r1, r2) -> r0``."""
+    m = prog.machine
+    tr = _Translator(prog)
+    src = tr.source()
+    filename = f"<bpf-compiled-{next(_counter)}>"
+    pcs = tr.gen.pcs
+    ns: dict[str, Any] = _namespace(prog)
+    exec(compile(src, filename, "exec"), ns)
+    funcs = {f: ns[f"F{f}"] for f in prog.prep.funcs}
+    ns["FUNCS"] = funcs
+    main = funcs[0]
+
+    def run(p: Program, r1: int, r2: int) -> int:
+        try:
+            r0: int = main(0, r1, r2, 0, 0, 0, 0, 0, 0, 0, 0)[0]
+            return r0
+        except (TailCall, VMError):
+            raise
+        except LimitExceeded:
+            raise VMError(
+                f"instruction limit {m.insn_limit} exceeded", _fault_pc(filename, pcs)
+            ) from None
+        except MemoryFault as e:
+            raise VMError(str(e), _fault_pc(filename, pcs)) from None
+
+    run.source = src  # type: ignore[attr-defined]
+    return run
+
+
+def _fault_pc(filename: str, pcs: list[int]) -> int:
+    """Slot of the innermost generated line in the traceback being handled."""
+    import sys
+
+    tb = sys.exc_info()[2]
+    pc = -1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            pc = pcs[tb.tb_lineno - 1]
+        tb = tb.tb_next
+    return pc
+
+
+def _namespace(prog: Program) -> dict[str, Any]:
+    m = prog.machine
+    mem = m.mem
+
+    def at(addr: int, size: int, imm: int, src: int, r0: int) -> int:
+        # returns the fetched old value (the caller ignores it for non-fetch forms)
+        old = mem.load(addr, size)
+        new, _ = atomic(imm, size, old, src, r0)
+        mem.store(addr, size, new)
+        return old
+
+    ns: dict[str, Any] = {
+        "m": m,
+        "M64": M64,
+        "M32": M32,
+        "LD": mem.load,
+        "ST": mem.store,
+        "AT": at,
+        "H": m.helpers,
+        "STACKS": m.stack_bufs,
+        "TOPS": m.stack_tops,
+        "ZERO_STACK": bytes(len(m.stack_bufs[0])),
+        "LIMIT": m.insn_limit,
+        "LimitExceeded": LimitExceeded,
+        "VMError": VMError,
+        "_alu64": alu64,
+        "_alu32": alu32,
+        "_endian": endian,
+        "_sext": sext,
+    }
+
+    def callx(pc: int, v: int, *regs_depth: int) -> tuple[int, ...]:
+        regs, depth = regs_depth[:10], regs_depth[10]
+        if v & ~0xFFFF_FFFF == FUNC_TAG:
+            f = ns["FUNCS"].get(v & 0xFFFF_FFFF)
+            if f is None:
+                raise VMError(f"callx to {v:#x}, not a function entry", pc)
+            if depth + 1 >= MAX_FRAMES:
+                raise VMError(f"call stack too deep ({MAX_FRAMES} frames)", pc)
+            out: tuple[int, ...] = f(*regs, depth + 1)
+            return out
+        fn = m.helpers.get(v)
+        if fn is None:
+            raise VMError(f"invalid func unknown#{v}", pc)
+        try:
+            r0 = fn(m, *regs[1:6]) & M64
+        except MemoryFault as e:
+            raise VMError(str(e), pc) from None
+        return (r0, *regs[1:6])
+
+    ns["CALLX"] = callx
+    return ns
+
+
+__all__ = ["translate"]
