@@ -128,10 +128,11 @@ class Line:
             raise self.error(f"expected {what}, found '{tok.text}'", tok.col)
         return sign * int(tok.text, 0), tok.text[:2].lower() == "0x", first
 
-    def imm32(self, what: str = "immediate") -> int:
-        """A 32-bit immediate: decimal must fit s32; hex may be written as u32."""
+    def imm32(self, what: str = "immediate", unsigned: bool = False) -> int:
+        """A 32-bit immediate: decimal must fit s32 (or u32 if ``unsigned``); hex may be u32."""
         v, is_hex, tok = self.number(what)
-        lo, hi = (-(2**32) + 1, 2**32 - 1) if is_hex else (-(2**31), 2**31 - 1)
+        wide = is_hex or unsigned
+        lo, hi = (-(2**32) + 1, 2**32 - 1) if wide else (-(2**31), 2**31 - 1)
         if not lo <= v <= hi:
             raise self.error(f"immediate {tok_text(self, tok)} does not fit in 32 bits", tok.col)
         return v - 2**32 if v >= 2**31 else v

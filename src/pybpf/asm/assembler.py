@@ -39,7 +39,7 @@ def detect_dialect(text: str) -> str:
         _, _, rest = split_label(line, 0)
         if _C_WORD.match(line, rest):
             return "c"
-        if _RFMT_WORD.match(line, rest) or re.match(r"\s*lock\s+\w", line[rest:]):
+        if _RFMT_WORD.match(line, rest) or re.match(r"\s*lock\b(?!\s*\*)", line[rest:]):
             return "rfmt"
     return "c"
 
@@ -78,10 +78,9 @@ def assemble(text: str, dialect: str = "auto", *, source: str = "") -> list[Insn
         if target is None:
             pb.emit(insn, pos=pos)
         else:
-            if isinstance(target, str):
-                # Point label errors at the label, not at the mnemonic.
-                pos = SourcePos(lineno, code.rfind(target) + 1, source)
-            pb.emit_to(insn, target, pos)
+            # Point label errors at the label, not at the mnemonic.
+            tpos = SourcePos(lineno, code.rfind(str(target)) + 1, source)
+            pb.emit_to(insn, target, pos, tpos)
     return pb.build()
 
 

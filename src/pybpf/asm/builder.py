@@ -333,6 +333,7 @@ class _Item:
     target: str | None  # label whose slot fixes up the insn, if any
     field: str  # "off" or "imm"
     pos: SourcePos | None
+    target_pos: SourcePos | None = None  # where label errors point (default: pos)
 
 
 class ProgramBuilder:
@@ -358,7 +359,13 @@ class ProgramBuilder:
             self._items.append(_Item(insn, None, "off", pos))
         return self
 
-    def emit_to(self, insn: Insn, target: str | int, pos: SourcePos | None = None) -> None:
+    def emit_to(
+        self,
+        insn: Insn,
+        target: str | int,
+        pos: SourcePos | None = None,
+        target_pos: SourcePos | None = None,
+    ) -> None:
         """Append a branch, call-local or lddw-func whose relative target is ``target``.
 
         The relative field is ``imm`` for ``gotol``, ``call local`` and ``lddw`` (src 4),
@@ -369,7 +376,7 @@ class ProgramBuilder:
         if isinstance(target, int):
             self._items.append(_Item(_set(insn, field, target), None, field, pos))
         else:
-            self._items.append(_Item(insn, target, field, pos))
+            self._items.append(_Item(insn, target, field, pos, target_pos))
 
     def label(self, name: str, pos: SourcePos | None = None) -> str:
         """Place ``name`` before the next instruction; returns the name."""
@@ -424,13 +431,14 @@ class ProgramBuilder:
             insn = it.insn.with_span(it.pos) if it.pos is not None else it.insn
             if it.target is not None:
                 where = self._labels.get(it.target)
+                tpos = it.target_pos or it.pos
                 if where is None:
-                    raise _error(f"unknown label '{it.target}'", it.pos)
+                    raise _error(f"unknown label '{it.target}'", tpos)
                 dest = slots[where] if where < len(slots) else end
                 rel = dest - (slots[idx] + it.insn.slots)
                 limit = 2**15 if it.field == "off" else 2**31
                 if not -limit <= rel < limit:
-                    raise _error(f"jump to '{it.target}' is out of range ({rel} slots)", it.pos)
+                    raise _error(f"jump to '{it.target}' is out of range ({rel} slots)", tpos)
                 insn = _set(insn, it.field, rel)
             out.append(insn)
         return out

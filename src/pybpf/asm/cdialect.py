@@ -202,18 +202,14 @@ def _const(ln: Line, d: int, is32: bool, hint: int | None) -> Insn:
         return b.mov32_imm(d, ln.imm32())
     save = ln.pos
     value = ln.imm64()
-    wide = ln.accept("ll") or hint == LDDW
-    if wide:
+    if ln.accept("ll") or hint == LDDW:
         return b.ld_imm64(d, value)
     ln.pos = save
-    v, _is_hex, tok = ln.number("immediate")
+    v, _, _ = ln.number("immediate")
     if -(2**31) <= v < 2**31:
         return b.mov64_imm(d, v)
-    raise ln.error(
-        f"immediate {ln.text[tok.col - 1 :].strip()} does not fit a 64-bit move of a 32-bit "
-        "value; add 'll' for a 64-bit load",
-        tok.col,
-    )
+    # A mov would sign-extend a 32-bit immediate: only lddw keeps this value.
+    return b.ld_imm64(d, value)
 
 
 def _movsx(ln: Line, d: int, is32: bool) -> Insn:
@@ -267,10 +263,10 @@ def _named(ln: Line, d: int) -> Parsed:
     if word == "map":
         return _map(ln, d), None
     if word == "map_fd":
-        return b.ld_map_fd(d, ln.imm32("map fd")), None
+        return b.ld_map_fd(d, ln.imm32("map fd", unsigned=True)), None
     if word == "btf_id":
         ln.expect("[")
-        v = ln.imm32("BTF id")
+        v = ln.imm32("BTF id", unsigned=True)
         ln.expect("]")
         return b.ld_imm64(d, v & 0xFFFF_FFFF | _hi(ln) << 32, PseudoSrc.BTF_ID), None
     if word == "subprog":
@@ -292,7 +288,7 @@ def _hi(ln: Line) -> int:
         return 0
     ln.expect("hi")
     ln.expect(":")
-    v = ln.imm32("value")
+    v = ln.imm32("value", unsigned=True)
     ln.expect("]")
     return v & 0xFFFF_FFFF
 
@@ -303,7 +299,7 @@ def _map(ln: Line, d: int) -> Insn:
     if ktok.text not in ("id", "fd", "idx"):
         raise ln.error(f"expected 'id', 'fd' or 'idx', found '{ktok.text}'", ktok.col)
     ln.expect(":")
-    v = ln.imm32("map number") & 0xFFFF_FFFF
+    v = ln.imm32("map number", unsigned=True) & 0xFFFF_FFFF
     ln.expect("]")
     idx = ktok.text == "idx"
     if ln.at("[") and ln.at("0", 1):
@@ -311,7 +307,7 @@ def _map(ln: Line, d: int) -> Insn:
         ln.expect("]")
         off = 0
         if ln.accept("+"):
-            off = ln.imm32("value offset") & 0xFFFF_FFFF
+            off = ln.imm32("value offset", unsigned=True) & 0xFFFF_FFFF
         kind = PseudoSrc.MAP_IDX_VALUE if idx else PseudoSrc.MAP_VALUE
         return b.ld_imm64(d, off << 32 | v, kind)
     kind = PseudoSrc.MAP_IDX if idx else PseudoSrc.MAP_FD

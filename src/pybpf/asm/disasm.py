@@ -115,10 +115,10 @@ def disassemble(insns: Sequence[Insn]) -> list[Record]:
     return [disassemble_one(insn, slot) for slot, insn in iter_slots(insns)]
 
 
-def disassemble_one(insn: Insn, index: int = 0) -> Record:
-    """The record of one instruction at slot ``index``."""
+def disassemble_one(insn: Insn, index: int = 0, max_reg: int = 10) -> Record:
+    """The record of one instruction at slot ``index`` (see :func:`classify` for max_reg)."""
     try:
-        form = classify(insn)
+        form = classify(insn, max_reg)
     except InvalidInsn as e:
         words = tuple(Immediate(w, hex=True) for w in raw_words(insn))
         return Record(index, insn, None, ".raw", words, str(e))

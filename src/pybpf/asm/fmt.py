@@ -95,6 +95,9 @@ def _body(rec: Record, xlated: bool, resolve_call: CallResolver | None) -> str:
 
 def _lenient(rec: Record) -> Record | None:
     """The record with the fewest unused fields zeroed that makes it a valid form."""
+    alt = disassemble_one(rec.insn, rec.index, max_reg=11)  # r11: the kernel's AX register
+    if alt.form is not None:
+        return alt
     fields = ("off", "src", "imm", "dst")
     for subset in combinations_all(fields):
         cand = replace(rec.insn, **{f: 0 for f in subset})
@@ -159,7 +162,12 @@ def _jump(rec: Record, r: str, xlated: bool, resolve_call: CallResolver | None) 
     if form == Form.CALLX:
         return f"callx r{insn.dst}"
     if form == Form.CALL_LOCAL:
-        return f"call pc{insn.imm:+d}"
+        if not xlated:
+            return f"call pc{insn.imm:+d}"
+        # bpftool prints a translated local call by its off field (the kernel keeps the
+        # relative target there) and names the JITed subprogram when it can.
+        name = resolve_call(insn) if resolve_call else None
+        return f"call pc{insn.off:+d}" + (f"#{name}" if name else "")
     if form == Form.CALL_KFUNC:
         kname = (resolve_call(insn) if resolve_call and xlated else None) or "kernel-function"
         btf = f"[btf:{insn.off}]" if insn.off and not xlated else ""

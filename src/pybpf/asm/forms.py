@@ -187,12 +187,13 @@ def _mem(insn: Insn) -> Form:
     raise InvalidInsn(f"opcode 0x{insn.opcode:02x} is not defined")
 
 
-def classify(insn: Insn) -> Form:
+def classify(insn: Insn, max_reg: int = 10) -> Form:
     """The form of ``insn``; raises :class:`InvalidInsn` (with the reason) if it has none.
 
-    Registers above r10 are rejected too: the ISA has eleven.
+    Registers above ``max_reg`` are rejected too: the ISA has eleven (the kernel uses r11
+    internally in translated programs; pass ``max_reg=11`` to read those).
     """
-    if insn.dst > 10 or insn.src > 10:
+    if insn.dst > max_reg or insn.src > max_reg:
         raise InvalidInsn(f"opcode 0x{insn.opcode:02x}: register number above r10")
     cls = insn.opcode & 0x07
     if cls in (Class.ALU, Class.ALU64):

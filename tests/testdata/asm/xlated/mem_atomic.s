@@ -1,0 +1,35 @@
+; stores and loads of every size, atomics with and without fetch, xchg, cmpxchg
+r0 = 0
+*(u64 *)(r10 -8) = 0
+*(u32 *)(r10 -12) = 7
+*(u16 *)(r10 -14) = 0x1234
+*(u8 *)(r10 -15) = -1
+*(u8 *)(r10 -16) = 1
+r1 = 3
+*(u64 *)(r10 -24) = r1
+*(u32 *)(r10 -28) = r1
+*(u16 *)(r10 -30) = r1
+*(u8 *)(r10 -31) = r1
+*(u8 *)(r10 -32) = r1
+r2 = *(u64 *)(r10 -24)
+r3 = *(u32 *)(r10 -28)
+r4 = *(u16 *)(r10 -30)
+r5 = *(u8 *)(r10 -31)
+lock *(u64 *)(r10 -8) += r1
+lock *(u64 *)(r10 -8) |= r1
+lock *(u64 *)(r10 -8) &= r1
+lock *(u64 *)(r10 -8) ^= r1
+lock *(u32 *)(r10 -12) += r1
+lock *(u32 *)(r10 -12) |= r1
+r1 = atomic64_fetch_add((u64 *)(r10 -8), r1)
+r1 = atomic64_fetch_and((u64 *)(r10 -8), r1)
+r1 = atomic64_fetch_or((u64 *)(r10 -8), r1)
+r1 = atomic64_fetch_xor((u64 *)(r10 -8), r1)
+r1 = atomic_fetch_add((u32 *)(r10 -12), r1)
+r1 = atomic64_xchg((u64 *)(r10 -8), r1)
+r1 = atomic_xchg((u32 *)(r10 -12), r1)
+r0 = 5
+r0 = atomic64_cmpxchg((u64 *)(r10 -8), r0, r1)
+r0 = atomic_cmpxchg((u32 *)(r10 -12), r0, r1)
+r0 = 0
+exit
