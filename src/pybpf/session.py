@@ -108,6 +108,8 @@ class Session:
                 raise e.with_context(f"create map {label}") from None
             self.stack.callback(m.close)
             self.maps[key] = m
+            for k, v in d.init.items():
+                m.update(k, v)
         if "globals" in self.maps:
             self.maps["globals"].update(b"\0" * 4, struct.pack("<QQ", time.monotonic_ns(), 0))
         if "ringbuf" in self.maps:
@@ -151,8 +153,10 @@ class Session:
         for p, prog in self.progs:
             for a in p.attach:
                 prov = p.provider
-                if prov == "tracepoint":
-                    link: Any = at.attach_tracepoint(prog, str(a["category"]), str(a["name"]))
+                if prov == "tracepoint" and p.prog_type == "raw_tracepoint":
+                    link: Any = at.attach_raw_tracepoint(prog, str(a["name"]))
+                elif prov == "tracepoint":
+                    link = at.attach_tracepoint(prog, str(a["category"]), str(a["name"]))
                 elif prov == "rawtracepoint":
                     link = at.attach_raw_tracepoint(prog, str(a["func"]))
                 elif prov in ("interval", "profile"):
@@ -187,7 +191,7 @@ class Session:
 
     def probe_count(self) -> int:
         """Attach points as bpftrace counts them (BEGIN and END included)."""
-        n = sum(len(p.attach) for p, _ in self.progs)
+        n = sum(len(p.syscall_filter) or len(p.attach) for p, _ in self.progs)
         return n + len(self.special["BEGIN"]) + len(self.special["END"])
 
     # -- running --------------------------------------------------------------------------------

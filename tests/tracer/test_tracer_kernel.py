@@ -114,3 +114,22 @@ def test_signal_stops_and_prints_maps(sig: int) -> None:
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "@x: 7" in out
+
+
+def test_syscall_wildcard_uses_one_raw_tracepoint_and_counts_exactly() -> None:
+    # sys_enter_getp* matches several syscalls: compiled as one raw sys_enter program with a
+    # syscall-number filter; only getpid runs after the gate, 1000 times.
+    r = run_tracer(
+        "tracepoint:syscalls:sys_enter_getp* /pid == $1/ { @n = count(); }" + EXIT_WITH,
+        workload=GETPIDS,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "@n: 1000" in r.stdout
+
+
+def test_interval_and_profile_fire() -> None:
+    r = run_tracer(
+        "interval:ms:20 { @i = count(); if (@i == 3) { exit(); } } profile:hz:99 { @p = count(); }"
+    )
+    assert r.returncode == 0, r.stderr
+    assert "@i: 3" in r.stdout

@@ -42,6 +42,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
         probe_id: int,
         tp_fields: dict[str, Field] | None = None,
         user_space: bool = False,
+        sys_filter: str = "",
     ) -> None:
         self.script = script
         self.probe = probe
@@ -52,6 +53,9 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
         self.ctx = uses_ctx(probe)
         self.frame = Frame(self.em, reserved=(R6,) if self.ctx else ())
         self.frame.alloc_stack(8)  # SCRATCH_SLOT
+        #: Name of the syscall-number filter map (raw sys_enter programs), or "".
+        self.sys_filter = sys_filter
+        self.filter_slot = self.frame.alloc_stack(8) if sys_filter else 0
         self.uses_scratch = False
         self.scratch_top = 0
         self.zero_strings = False
@@ -92,6 +96,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
         with pro.at(self.probe.span):
             if self.ctx:
                 pro.mov(R6, R1)
+            if self.sys_filter:
+                self._syscall_filter(pro)
             if self.uses_scratch:
                 # The scratch pointer is looked up once and kept on the stack.
                 pro.sti(4, FP, SCRATCH_SLOT, 0)
@@ -102,6 +108,21 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
                 pro.jmpi(JmpOp.JEQ, R0, 0, self.epilogue)
                 pro.stx(8, FP, SCRATCH_SLOT, R0)
         return pro.join(body).finish()
+
+    def _syscall_filter(self, pro: Emitter) -> None:
+        """Run only for the syscalls the wildcard matched (raw ``sys_enter``: args[1] = id)."""
+        from pybpf.codegen.syscalls import MAX_NR
+
+        pro.ldx(8, R2, R1, 8)
+        pro.jmpi(JmpOp.JGT, R2, MAX_NR - 1, self.epilogue)
+        pro.stx(4, FP, self.filter_slot, R2)
+        pro.ld_map(R1, self.sys_filter)
+        pro.mov(R2, FP)
+        pro.alui(AluOp.ADD, R2, self.filter_slot)
+        pro.call(Helper.MAP_LOOKUP_ELEM)
+        pro.jmpi(JmpOp.JEQ, R0, 0, self.epilogue)
+        pro.ldx(4, R1, R0, 0)
+        pro.jmpi(JmpOp.JEQ, R1, 0, self.epilogue)
 
     # -- statements -----------------------------------------------------------------------------
     def block(self, b: ast.Block) -> None:

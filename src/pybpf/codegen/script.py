@@ -249,6 +249,12 @@ class ScriptGen:
             matches.extend((ap, c, n) for c, n in expand_tracepoints(ap))
         per_match = uses_ctx(probe) or _uses_probe(probe)
         if not per_match:
+            from pybpf.codegen.syscalls import enter_filter
+
+            sysf = enter_filter([(c, n) for _, c, n in matches])
+            if sysf is not None:
+                self._syscall_wildcard(probe, sysf)
+                return
             names = [f"tracepoint:{c}:{n}" for _, c, n in matches]
             pid = self._probe_id(names[0])
             code = ProbeGen(self, probe, pid).generate()
@@ -287,6 +293,23 @@ class ScriptGen:
                     span=ap.span,
                 )
             )
+
+    def _syscall_wildcard(self, probe: ast.Probe, sysf: dict[int, str]) -> None:
+        """Many ``sys_enter_*`` tracepoints as one raw ``sys_enter`` program (see syscalls)."""
+        import struct
+
+        from pybpf.codegen.syscalls import MAX_NR
+
+        init = {struct.pack("<I", nr): struct.pack("<I", 1) for nr in sysf}
+        self.out.maps["sysnr"] = MapDef("sysnr", "array", 4, 4, MAX_NR, init=init)
+        name = "tracepoint:syscalls:sys_enter_*"
+        pid = self._probe_id(name)
+        code = ProbeGen(self, probe, pid, sys_filter="sysnr").generate()
+        prog = ProgDef(
+            name, "raw_tracepoint", "tracepoint", code, [{"name": "sys_enter"}], label=name,
+            span=probe.span, syscall_filter=sysf,
+        )  # fmt: skip
+        self.out.progs.append(prog)
 
     def _annotate_tp_types(self, probe: ast.Probe, fields: Mapping[str, object]) -> None:
         """Give ``args.f`` its field's integer type (when the front end has not)."""

@@ -40,6 +40,8 @@ class MapDef:
     params: tuple[int, ...] = ()
     #: Key offset of the bucket index in hist/lhist keys.
     bucket_offset: int = 0
+    #: Entries user space writes right after creating the map (key bytes -> value bytes).
+    init: dict[bytes, bytes] = field(default_factory=dict)
 
     @property
     def per_cpu(self) -> bool:
