@@ -13,6 +13,8 @@ import struct
 
 from hypothesis import strategies as st
 
+from pybpf.cbpf import insn as I
+
 IPV4 = [
     "1.2.3.4",
     "5.6.7.8",
@@ -322,3 +324,27 @@ def corpus(n: int, seed: int, raw: bool = False) -> list[bytes]:
             pkt = pkt[: rng.randint(0, len(pkt))]
         out.append(pkt)
     return out
+
+
+def bias(pkt: bytes, prog: list[I.CInsn], rng: random.Random) -> bytes:
+    """``pkt`` with some of the values ``prog`` compares against written where it loads them.
+
+    A ``ld [k]`` (or ``ld [x + k]`` with a 20-byte IPv4 header in X) followed by a
+    ``jeq``/``jset``/``jge``/``jgt`` #v gets v stored at that offset, so random packets
+    reach deep into the filter instead of failing its first test.
+    """
+    buf = bytearray(pkt)
+    for a, b in zip(prog, prog[1:], strict=False):
+        if I.bpf_class(a.code) != I.LD or I.bpf_mode(a.code) not in (I.ABS, I.IND):
+            continue
+        if I.bpf_class(b.code) != I.JMP or I.bpf_src(b.code) != I.K or rng.random() < 0.3:
+            continue
+        size = {I.W: 4, I.H: 2, I.B: 1}[I.bpf_size(a.code)]
+        off = a.k + (20 + 14 if I.bpf_mode(a.code) == I.IND else 0)
+        if off + size > 1500:
+            continue
+        if len(buf) < off + size:
+            buf.extend(rng.randbytes(off + size - len(buf) + rng.randint(0, 20)))
+        val = b.k + (rng.randint(0, 1) if I.bpf_op(b.code) in (I.JGT, I.JGE) else 0)
+        buf[off : off + size] = (val & ((1 << (8 * size)) - 1)).to_bytes(size, "big")
+    return bytes(buf)
