@@ -296,8 +296,13 @@ class Lexer:
         else:
             s = ""
         if j >= n or t[j] != "'" or len(s) != 1:
-            self.diags.error("invalid character literal", self.src.span(i, min(j + 1, n)))
-            return self._tok(INT, i, min(j + 1, n), 0)
+            # Skip to the closing quote on this line so one bad literal is one error.
+            k = j
+            while k < n and t[k] not in "'\n":
+                k += 1
+            end = k + 1 if k < n and t[k] == "'" else k
+            self.diags.error("invalid character literal", self.src.span(i, end))
+            return self._tok(INT, i, end, 0)
         return self._tok(INT, i, j + 1, ord(s))
 
     # ------------------------------------------------------------ macros

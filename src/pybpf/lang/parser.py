@@ -225,7 +225,7 @@ class Parser:
         while True:
             t = self.lex.attach_point()
             if t is None:
-                self.fail("expecting attach point")
+                self.fail()
             aps.append(ast.AttachPoint(t.span, t.text))
             self.lex.skip_trivia()
             if self.lex.text.startswith(",", self.lex.pos):

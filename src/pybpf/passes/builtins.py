@@ -37,7 +37,8 @@ def _n(chk: Checker, c: ast.Call, lo: int, hi: int | None = None) -> bool:
         return False
     if hi is not None and hi >= 0 and not lo <= n <= hi:
         if n > hi:
-            chk.error(f"{c.name}() takes up to {hi} arguments ({n} provided)", c.span)
+            noun = "argument" if hi == 1 else "arguments"
+            chk.error(f"{c.name}() takes up to {hi} {noun} ({n} provided)", c.span)
         else:
             chk.error(f"{c.name}() requires at least {_WORDS.get(lo, f'{lo} arguments')} "
                       f"({n} provided)", c.span)  # fmt: skip
@@ -73,6 +74,8 @@ def _int_arg(chk: Checker, c: ast.Call, i: int) -> bool:
 def _agg(chk: Checker, c: ast.Call) -> T.Type:
     if id(c) not in chk.direct_agg:
         chk.error(f"{c.name}() should be directly assigned to a map", c.span)
+        # Already reported: the value must not cause follow-on type errors.
+        return T.NONE
     name = c.name
     kind = T.AggKind(name)
     if name == "count":
@@ -381,7 +384,10 @@ def check_call(chk: Checker, c: ast.Call, statement: bool) -> T.Type:
     close = difflib.get_close_matches(name, sorted(KNOWN | set(chk.functions)), n=1)
     if close:
         hints.append(f"Did you mean '{close[0]}'?")
-    chk.error(f"Unknown function: '{name}'", c.span, *hints)
+    sp = c.span
+    name_span = type(sp)(sp.file, sp.line, sp.col, sp.line, sp.col + len(name), sp.start,
+                         sp.start + len(name))  # fmt: skip
+    chk.error(f"Unknown function: '{name}'", name_span, *hints)
     return T.NONE
 
 

@@ -1,7 +1,8 @@
 """The ordered list of passes and the front end's entry point, :func:`compile_frontend`.
 
-Passes run in order; after a pass reports errors, later passes that depend on a clean tree
-are skipped (the parse errors or attach-point errors are what the user needs first).
+Passes run in order.  A *blocking* pass that reports errors stops the pipeline (a broken
+attach point makes later messages noise); other passes let the next ones run, so scope
+and type errors are reported together.  Resources are computed only for a clean program.
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ from pybpf.passes import (
 from pybpf.passes.context import Catalog, Options, PassContext, SystemCatalog
 from pybpf.passes.resources import Resources
 
-#: (name, function, stop-on-earlier-errors) in the order they run.
+#: (name, function, blocking) in the order they run.
 PASSES: list[tuple[str, Callable[[ast.Program, PassContext], Any], bool]] = [
     ("params", params.run, False),
     ("config", config.run, False),
-    ("macros", macros.run, False),
-    ("attachpoints", attachpoints.run, False),
+    ("macros", macros.run, True),
+    ("attachpoints", attachpoints.run, True),
     ("expand", expand.run, True),
     ("scopes", scopes.run, False),
-    ("types", typecheck.run, True),
-    ("resources", resources.run, True),
+    ("types", typecheck.run, False),
+    ("resources", resources.run, False),
 ]
 
 
@@ -84,10 +85,11 @@ def compile_frontend(
         catalog if catalog is not None else SystemCatalog(),
     )
     if not diags.has_errors():
-        for name, fn, strict in PASSES:
-            if strict and diags.has_errors():
+        for name, fn, blocking in PASSES:
+            if name == "resources" and diags.has_errors():
                 break
+            before = len(diags.errors)
             fn(program, ctx)
-            if name == until:
+            if name == until or (blocking and len(diags.errors) > before):
                 break
     return FrontendResult(program, diags, ctx.resources, src, ctx)

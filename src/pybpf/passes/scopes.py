@@ -34,6 +34,8 @@ class _Scopes:
         if isinstance(s, ast.VarDecl):
             if s.value is not None:
                 self.expr(s.value)
+            if self.defined(s.var.name):
+                self.ctx.diags.error(f"Variable {s.var.name} was already declared", s.var.span)
             self.stack[-1].add(s.var.name)
         elif isinstance(s, ast.Assign):
             self.expr(s.value)
