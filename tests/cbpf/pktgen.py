@@ -8,6 +8,7 @@ that both branches of most tests get exercised; random bytes and truncations cov
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import random
 import struct
 
@@ -334,7 +335,7 @@ def bias(pkt: bytes, prog: list[I.CInsn], rng: random.Random) -> bytes:
     reach deep into the filter instead of failing its first test.
     """
     buf = bytearray(pkt)
-    for a, b in zip(prog, prog[1:], strict=False):
+    for a, b in itertools.pairwise(prog):
         if I.bpf_class(a.code) != I.LD or I.bpf_mode(a.code) not in (I.ABS, I.IND):
             continue
         if I.bpf_class(b.code) != I.JMP or I.bpf_src(b.code) != I.K or rng.random() < 0.3:

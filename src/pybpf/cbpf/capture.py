@@ -1,0 +1,68 @@
+"""Live capture: an AF_PACKET socket with the compiled filter attached in the kernel.
+
+The socket is opened with protocol 0 (it receives nothing), the filter is attached, and
+only then is it bound to ETH_P_ALL, so no unfiltered packet is ever queued. On loopback
+every packet passes twice (out and back in); like libpcap we keep only the incoming copy.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Iterator, Sequence
+
+from pybpf.bpf.sockfilter import attach_filter
+from pybpf.cbpf import insn as I
+from pybpf.cbpf.pcap import Record
+from pybpf.errors import KernelError, PrivilegeError, UsageError, errno_message
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+ARPHRD_LOOPBACK = 772
+
+
+class Capture:
+    """A filtered packet socket on one interface (or all, when ``iface`` is empty)."""
+
+    def __init__(self, iface: str, program: Sequence[I.CInsn], snaplen: int = 262144) -> None:
+        self.iface = iface
+        self.snaplen = snaplen
+        try:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        except PermissionError:
+            raise PrivilegeError("open packet socket: permission denied (run as root)") from None
+        try:
+            attach_filter(self.sock, I.encode(program))
+            self.sock.bind((iface, ETH_P_ALL))
+        except OSError as e:
+            self.sock.close()
+            what = f"interface '{iface}'" if iface else "packet socket"
+            raise UsageError(f"bind {what}: {errno_message(e.errno or 0)}") from None
+        except KernelError:
+            self.sock.close()
+            raise
+
+    def packets(self, stop_at: float | None = None) -> Iterator[Record]:
+        """Yield captured packets until ``stop_at`` (a ``time.monotonic()`` deadline)."""
+        while True:
+            timeout = None if stop_at is None else max(stop_at - time.monotonic(), 0.0)
+            if stop_at is not None and timeout == 0.0:
+                return
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            if not ready:
+                continue
+            data, addr = self.sock.recvfrom(self.snaplen + 4)
+            if addr[2] == PACKET_OUTGOING and addr[3] == ARPHRD_LOOPBACK:
+                continue
+            yield Record(time.time(), data[: self.snaplen], len(data))
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.sock.close()
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
