@@ -107,4 +107,4 @@ def test_invalid_record_explains_and_prints_raw_words() -> None:
     (rec,) = disassemble([Insn(0x07, off=1, imm=1)])
     assert rec.form is None
     assert "offset 1" in rec.error
-    assert format_rfmt([rec]) == ".raw 0x100010007\n"
+    assert format_rfmt([rec]) == ".raw 0x0000000100010007\n"

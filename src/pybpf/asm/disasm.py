@@ -32,14 +32,16 @@ class Register:
 
 @dataclass(frozen=True, slots=True)
 class Immediate:
-    """An immediate operand; ``hex`` asks formatters for hexadecimal."""
+    """An immediate operand; ``hex`` asks for hexadecimal, zero-padded to ``digits``."""
 
     value: int
     hex: bool = False
+    digits: int = 0
 
     def __str__(self) -> str:
         if self.hex:
-            return f"-0x{-self.value:x}" if self.value < 0 else f"0x{self.value:x}"
+            sign = "-" if self.value < 0 else ""
+            return f"{sign}0x{abs(self.value):0{self.digits}x}"
         return str(self.value)
 
 
@@ -120,7 +122,7 @@ def disassemble_one(insn: Insn, index: int = 0, max_reg: int = 10) -> Record:
     try:
         form = classify(insn, max_reg)
     except InvalidInsn as e:
-        words = tuple(Immediate(w, hex=True) for w in raw_words(insn))
+        words = tuple(Immediate(w, hex=True, digits=16) for w in raw_words(insn))
         return Record(index, insn, None, ".raw", words, str(e))
     mnemonic, ops = _describe(insn, form, index)
     return Record(index, insn, form, mnemonic, ops)

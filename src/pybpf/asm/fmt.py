@@ -58,14 +58,15 @@ def _body(rec: Record, xlated: bool, resolve_call: CallResolver | None) -> str:
         # The kernel's printer ignores fields a form does not use (bpftool shows the
         # per-CPU address move "mov r0, r0" with off -1 as "r0 = r0"): do the same.
         lenient = _lenient(rec)
-        if lenient is None:
+        if lenient is None or lenient.form is None:
             return f"BUG_{insn.opcode:02x}"
-        rec, form, insn = lenient, lenient.form, lenient.insn
+        form = lenient.form
     r = "w" if insn.opcode & 0x07 in (Class.ALU, Class.JMP32) else "r"
     d, s = insn.dst, insn.src
     op = insn.opcode & 0xF0
     if form == Form.ALU_REG or form == Form.ALU_IMM:
-        sym = SIGNED_ALU_OPS[AluOp(op)] if insn.off == 1 else ALU_OPS[AluOp(op)]
+        signed = insn.off == 1 and op in SIGNED_ALU_OPS
+        sym = SIGNED_ALU_OPS[AluOp(op)] if signed else ALU_OPS[AluOp(op)]
         rhs = f"{r}{s}" if form == Form.ALU_REG else str(insn.imm)
         return f"{r}{d} {sym} {rhs}"
     if form == Form.MOVSX:
@@ -90,7 +91,7 @@ def _body(rec: Record, xlated: bool, resolve_call: CallResolver | None) -> str:
         return f"{_mem(insn, d)} = r{s}"
     if form == Form.ATOMIC:
         return _atomic(insn)
-    return _jump(rec, r, xlated, resolve_call)
+    return _jump(insn, form, r, xlated, resolve_call)
 
 
 def _lenient(rec: Record) -> Record | None:
@@ -149,8 +150,7 @@ def _atomic(insn: Insn) -> str:
     return f"r{s} = atomic{w}_fetch_{name[AtomicOp(imm & 0xF0)]}({ptr}, r{s})"
 
 
-def _jump(rec: Record, r: str, xlated: bool, resolve_call: CallResolver | None) -> str:
-    insn, form = rec.insn, rec.form
+def _jump(insn: Insn, form: Form, r: str, xlated: bool, resolve_call: CallResolver | None) -> str:
     if form == Form.EXIT:
         return "exit"
     if form == Form.JA:
