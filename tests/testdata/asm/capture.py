@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "asm"))
 
-import kernel_oracle as ko  # noqa: E402
+import asm_kernel_oracle as ko  # noqa: E402
 
 from pybpf.asm.fmt import kallsyms_resolver  # noqa: E402
 from pybpf.asm.hexio import format_hex_words  # noqa: E402

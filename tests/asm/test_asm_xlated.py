@@ -16,7 +16,7 @@ import itertools
 import json
 
 import pytest
-from kernel_oracle import PROGRAMS, XLATED_DIR, observe, parse_verifier_log, source
+from asm_kernel_oracle import PROGRAMS, XLATED_DIR, observe, parse_verifier_log, source
 
 from pybpf.asm import Form, Record, assemble, decode, disassemble
 from pybpf.asm.fmt import format_c_line, format_xlated, format_xlated_line, kallsyms_resolver

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from asm_strategies import any_insn
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import any_insn
 
 from pybpf.asm import Form, Insn, assemble, classify, decode, disassemble, encode, is_valid
 from pybpf.asm import builder as b
