@@ -94,7 +94,9 @@ def test_labels_resolve_in_slots_across_lddw() -> None:
     assert prog[5].off == -3  # 4 - (6 + 1)
     assert prog[6].imm == -3  # 5 - (7 + 1)
     assert prog[7].imm == -5  # 4 - (8 + 1)
-    assert prog[8].imm == 2**64 - 7 and prog[8].src == PseudoSrc.FUNC  # 4 - (9 + 2)
+    # 4 - (9 + 2) = -7, in the low half only (the kernel wants the high half zero)
+    assert prog[8].imm == 2**32 - 7 and prog[8].src == PseudoSrc.FUNC
+    assert prog[8] == b.ld_func(R2, -7)
 
 
 def test_label_at_end_and_numeric_targets() -> None:

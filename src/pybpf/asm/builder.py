@@ -201,8 +201,11 @@ def ld_btf_id(dst: int, btf_id: int) -> Insn:
 
 
 def ld_func(dst: int, rel: int) -> Insn:
-    """``dst = address of the subprogram`` ``rel`` slots after the next instruction (src 4)."""
-    return ld_imm64(dst, rel, PseudoSrc.FUNC)
+    """``dst = address of the subprogram`` ``rel`` slots after the next instruction (src 4).
+
+    ``rel`` is a signed 32-bit value in the low half; the high half stays zero.
+    """
+    return ld_imm64(dst, _imm32(rel) & 0xFFFF_FFFF, PseudoSrc.FUNC)
 
 
 def ld_abs(size: SizeLike, imm: int) -> Insn:
@@ -448,7 +451,8 @@ def _set(insn: Insn, field: str, value: int) -> Insn:
     from dataclasses import replace
 
     if insn.opcode == LDDW:
-        value &= 0xFFFF_FFFF_FFFF_FFFF
+        # A relative target lives in the low 32 bits; the high half is kept as it was.
+        value = insn.imm & ~0xFFFF_FFFF | value & 0xFFFF_FFFF
     return replace(insn, **{field: value})
 
 
