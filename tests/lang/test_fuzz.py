@@ -128,3 +128,27 @@ def test_print_parse_roundtrip(stmts: list[str], pred: str | None) -> None:
     assert not r2.diags.items, (text, [str(d) for d in r2.diags])
     assert dump_ast(r2.program) == dump_ast(r.program), text
     assert format_program(r2.program) == text
+
+
+_DEEP = [
+    "BEGIN { @x = " + "(" * 500 + "1" + ")" * 500 + "; }",
+    "BEGIN { @x = " + "!" * 2000 + "1; }",
+    "BEGIN " + "{" * 600 + "}" * 600,
+    "BEGIN { @x = " + "1+" * 3000 + "1; }",
+    "BEGIN { @x = " + "-" * 2000 + "1; }",
+    "BEGIN { " + "if (1) {" * 300 + "}" * 300 + "}",
+    "BEGIN { @x = $a" + ".b" * 3000 + "; }",
+    "BEGIN { @x = $a" + "[1]" * 3000 + "; }",
+]
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    for src in _DEEP:
+        r = compile_frontend(src, "stdin", catalog=CATALOG)
+        assert any("too" in d.message for d in r.diags), src[:40]
+
+
+def test_reasonable_nesting_is_fine() -> None:
+    src = "BEGIN { @x = " + "(1 + " * 40 + "1" + ")" * 40 + "; " + "if (1) {" * 12 + "}" * 12 + "}"
+    r = compile_frontend(src, "stdin", catalog=CATALOG)
+    assert r.ok, r.render()

@@ -37,10 +37,8 @@ class Node:
 
     def children(self) -> Iterator[Node]:
         """Direct child nodes, in source order."""
-        for f in fields(self):
-            if f.name in ("span", "type"):
-                continue
-            v = getattr(self, f.name)
+        for name in _child_fields(type(self)):
+            v = getattr(self, name)
             if isinstance(v, Node):
                 yield v
             elif isinstance(v, list):
@@ -519,6 +517,18 @@ class Program(Node):
     macros: list[MacroDef] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)
+
+
+_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """Names of the fields of ``cls`` that may hold children (cached per class)."""
+    names = _FIELD_CACHE.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls) if f.name not in ("span", "type"))
+        _FIELD_CACHE[cls] = names
+    return names
 
 
 def walk(node: Node) -> Iterator[Node]:

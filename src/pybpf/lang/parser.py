@@ -38,6 +38,10 @@ _BINOPS: list[tuple[str, ...]] = [
     ("+", "-"),
     ("*", "/", "%"),
 ]
+#: How deeply expressions may nest before the parser gives up (Python's stack is finite).
+_MAX_DEPTH = 120
+#: Binary operator -> precedence (higher binds tighter).
+_PREC = {op: level for level, ops in enumerate(_BINOPS) for op in ops}
 _ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="}
 _TOP_WORDS = {"config", "fn", "macro", "let", "struct", "union", "enum", "import"}
 
@@ -76,6 +80,7 @@ class Parser:
         self._tok: Token | None = None
         self._ahead: list[Token] = []
         self._no_div = 0
+        self._depth = 0
 
     # ------------------------------------------------------------ token cursor
 
@@ -359,6 +364,15 @@ class Parser:
 
     def block(self) -> ast.Block:
         """``{ stmt; ... }``."""
+        if self._depth > _MAX_DEPTH:
+            self.error_at("blocks nested too deeply", self.tok.span)
+        self._depth += 4
+        try:
+            return self._block()
+        finally:
+            self._depth -= 4
+
+    def _block(self) -> ast.Block:
         start = self.expect("{").span
         stmts: list[ast.Stmt] = []
         while not self.at("}"):
@@ -499,22 +513,34 @@ class Parser:
             return ast.Ternary(cond.span.to(els.span), cond, then, els)
         return cond
 
-    def binary(self, level: int) -> ast.Expr:
-        """Left-associative binary operators by precedence level."""
-        if level == len(_BINOPS):
-            return self.unary()
-        left = self.binary(level + 1)
-        ops = _BINOPS[level]
-        while self.tok.kind == "punct" and self.tok.text in ops:
-            if self.tok.text == "/" and self._no_div:
-                break
-            op = self.advance().text
-            right = self.binary(level + 1)
-            left = ast.Binary(left.span.to(right.span), op, left, right)
-        return left
+    def binary(self, min_prec: int) -> ast.Expr:
+        """Left-associative binary operators by precedence climbing (``min_prec`` 0 = all)."""
+        left = self.unary()
+        chain = 0
+        while True:
+            t = self.tok
+            prec = _PREC.get(t.text, -1) if t.kind == "punct" else -1
+            if prec < min_prec or (t.text == "/" and self._no_div):
+                return left
+            # A long operator chain makes a deep tree that later passes walk recursively.
+            chain += 1
+            if chain + self._depth > 2 * _MAX_DEPTH:
+                self.error_at("expression too long", t.span)
+            self.advance()
+            right = self.binary(prec + 1)
+            left = ast.Binary(left.span.to(right.span), t.text, left, right)
 
     def unary(self) -> ast.Expr:
-        """Prefix operators and casts."""
+        """Prefix operators and casts (nesting is bounded: deep input is an error)."""
+        self._depth += 1
+        try:
+            if self._depth > _MAX_DEPTH:
+                self.error_at("expression nested too deeply", self.tok.span)
+            return self._unary()
+        finally:
+            self._depth -= 1
+
+    def _unary(self) -> ast.Expr:
         t = self.tok
         if t.kind == "punct" and t.text in ("-", "!", "~", "*", "&"):
             self.advance()
@@ -550,8 +576,12 @@ class Parser:
 
     def postfix(self, e: ast.Expr) -> ast.Expr:
         """``.f``, ``->f``, ``[i]``, ``++``, ``--`` after a primary."""
+        chain = 0
         while True:
             t = self.tok
+            chain += 1
+            if chain + self._depth > 2 * _MAX_DEPTH:
+                self.error_at("expression too long", t.span)
             if t.is_(".") or t.is_("->"):
                 self.advance()
                 f = self.tok

@@ -48,6 +48,8 @@ def preprocess(
 ) -> Preprocessed:
     """Blank out directives and dead branches of ``src``; collect includes and defines."""
     text = src.text
+    if "#" not in text:
+        return Preprocessed(text)
     # Directives are recognised outside comments only (cpp strips comments first).
     code = blank_comments(text)
     defined: dict[str, str] = dict(predefined or {})
@@ -84,30 +86,17 @@ def preprocess(
     return result
 
 
+_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?|//[^\n]*|/\*(?:.|\n)*?(?:\*/|\Z)')
+
+
 def blank_comments(text: str) -> str:
     """``text`` with ``//`` and ``/* */`` comments replaced by spaces (newlines kept)."""
-    out = list(text)
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] not in '"\n':
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-        elif text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out[i:j] = " " * (j - i)
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out[i:j] = [ch if ch == "\n" else " " for ch in text[i:j]]
-            i = j
-        else:
-            i += 1
-    return "".join(out)
+
+    def sub(m: re.Match[str]) -> str:
+        s = m.group(0)
+        return s if s.startswith('"') else _blank(s)
+
+    return _COMMENT_OR_STRING.sub(sub, text)
 
 
 def _directive(

@@ -59,6 +59,7 @@ class TypeResolver:
                 for n, v in d.enumerators:
                     self.enums[n] = (v, et)
         self._structs: dict[tuple[str, str], T.StructType] = {}
+        self._in_progress: set[tuple[str, str]] = set()
         self._btf: BtfTypes | bool | None = False
         #: Set by the checker's quiet round: errors are not reported.
         self.quiet = False
@@ -126,7 +127,15 @@ class TypeResolver:
             return self._structs[key]
         d = self.cdefs.get(key)
         if d is not None:
-            st = self.layout(d)
+            if key in self._in_progress:
+                # A struct containing itself by value is not C; by pointer it is handled
+                # lazily in field_type, so this only stops runaway recursion.
+                return T.StructType(name, kind, 0, "script")
+            self._in_progress.add(key)
+            try:
+                st = self.layout(d)
+            finally:
+                self._in_progress.discard(key)
             self._structs[key] = st
             return st
         b = self.btf
@@ -154,8 +163,16 @@ class TypeResolver:
 
     def field_type(self, f: ast.CField) -> T.Type:
         """The type of a C struct member."""
+        ts0 = f.type_spec
         if f.nested is not None:
             inner: T.Type = self.layout(f.nested)
+        elif ts0.pointer and ts0.tag in ("struct", "union") and (ts0.tag, ts0.name) in self.cdefs:
+            # Pointers to script structs (often the struct itself) resolve on first use.
+            key = (ts0.tag, ts0.name)
+            inner = T.StructType(
+                ts0.name, ts0.tag, 0, "script",
+                resolver=lambda: (self.struct(key[1], key[0]) or T.StructType()).fields,
+            )  # fmt: skip
         else:
             inner = self.base(f.type_spec.name, f.type_spec.tag) or T.NONE
             if isinstance(inner, T.NoneType):

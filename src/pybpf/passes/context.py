@@ -146,7 +146,9 @@ class SystemCatalog:
 
                 code = (elf.SymType.FUNC, elf.SymType.GNU_IFUNC)
                 table = elf.symbol_table(path)
-                return sorted({s.name for s in table.symbols if s.name and s.type in code})
+                return sorted(
+                    {s.name for s in table.symbols if s.name and s.defined and s.type in code}
+                )
             except Exception:
                 return []
 

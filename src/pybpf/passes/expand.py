@@ -40,13 +40,26 @@ def rawtracepoints(ctx: PassContext) -> list[str]:
     return sorted(set(out))
 
 
+def _tp_set(ctx: PassContext) -> frozenset[tuple[str, str]]:
+    """The tracepoint names as a set (built once per catalog)."""
+    cat = ctx.catalog
+    cached: frozenset[tuple[str, str]] | None = getattr(cat, "_pybpf_tp_set", None)
+    if cached is None:
+        cached = frozenset(cat.tracepoints())
+        try:
+            cat._pybpf_tp_set = cached  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    return cached
+
+
 def _expand_one(ap: ast.AttachPoint, ctx: PassContext) -> list[str]:
     p = ap.provider
     cat = ctx.catalog
     if p == "tracepoint":
         if not has_wildcard(ap.target + ap.func):
-            tps = cat.tracepoints()
-            if tps and (ap.target, ap.func) not in set(tps):
+            tps = _tp_set(ctx)
+            if tps and (ap.target, ap.func) not in tps:
                 ctx.diags.error(f"tracepoint not found: {ap.target}:{ap.func}", ap.span)
                 return []
             return [f"tracepoint:{ap.target}:{ap.func}"]

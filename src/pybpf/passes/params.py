@@ -16,6 +16,7 @@ from pybpf.lang.lexer import parse_int_literal
 from pybpf.passes.context import PassContext
 
 _AP_PARAM = re.compile(r"\$(\d+)")
+_ANY_PARAM = re.compile(r"\$[\d#]")
 
 
 def _literal(node: ast.PositionalParam, params: list[str], in_str: bool) -> ast.Expr:
@@ -54,6 +55,8 @@ def _rewrite(node: ast.Node, ctx: PassContext, in_str: bool = False) -> None:
 def run(program: ast.Program, ctx: PassContext) -> None:
     """Replace positional parameters by literals (also in attach point text)."""
     params = ctx.options.params
+    if not _ANY_PARAM.search(ctx.source.text):
+        return
     for probe in program.probes:
         for ap in probe.attach_points:
             ap.raw = _AP_PARAM.sub(

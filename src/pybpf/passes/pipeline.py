@@ -7,6 +7,7 @@ and type errors are reported together.  Resources are computed only for a clean 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,9 @@ def compile_frontend(
     Returns a :class:`FrontendResult`; ``resources`` is None when analysis stopped on
     errors.  ``until`` names the last pass to run (e.g. ``"macros"`` for ``-d ast`` dumps).
     """
+    # Passes walk the tree recursively; the parser bounds its depth, this leaves headroom.
+    if sys.getrecursionlimit() < 5000:
+        sys.setrecursionlimit(5000)
     diags = DiagnosticBag()
     src = SourceFile(filename, source)
     program = Parser(src, diags).program()
