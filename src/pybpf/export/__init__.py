@@ -1,0 +1,1 @@
+"""Exporting a running script's maps to monitoring systems (Prometheus)."""
