@@ -224,14 +224,19 @@ def test_unknown_dialect() -> None:
         assemble("exit", "intel")
 
 
-@given(
-    st.text(
-        alphabet=st.sampled_from(list("rw%0123456789x+-*()[]=<>&|^s,: #;lockifgtoupcal\n.")),
-        max_size=60,
-    )
+_WORDS = (
+    "r0 r1 w2 r11 %r1 %r99 = += s>>= * ( ) [ ] u32 s8 u128 + - 0x10 5 99999999999999999999 ll "
+    "goto gotol pc if == s< map id : idx fd call callx exit lock fetch add xchg cmpxchg "
+    "atomic_fetch_add atomic64_cmpxchg be16 bswap32 subprog btf_id kernel function # skb , "
+    "lddw ldxw stxdw mov32 jeq ja32 local map_value func label: .raw 0x18 ; hi @ ~"
 )
+TOKENS = [*_WORDS.split(), "\n"]
+
+
+@given(st.lists(st.sampled_from(TOKENS), max_size=14))
 @settings(max_examples=400)
-def test_no_traceback_ever(text: str) -> None:
+def test_no_traceback_ever(tokens: list[str]) -> None:
+    text = " ".join(tokens)
     for dialect in ("auto", "rfmt", "c"):
         try:
             assemble(text, dialect)
