@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ def _ldconfig() -> tuple[int, dict[str, str]]:
 
 def test_cache_parse_matches_ldconfig() -> None:
     count, libs = _ldconfig()
-    entries = elf.parse_ld_so_cache(open("/etc/ld.so.cache", "rb").read())
+    entries = elf.parse_ld_so_cache(Path("/etc/ld.so.cache").read_bytes())
     assert len(entries) == count
     ours = {}
     for name, path, _flags in entries:
@@ -71,7 +72,7 @@ def test_resolve_binary() -> None:
 
 
 def test_old_format_prefix() -> None:
-    new = open("/etc/ld.so.cache", "rb").read()
+    new = Path("/etc/ld.so.cache").read_bytes()
     # An old-format header with zero entries in front, as glibc < 2.32 wrote by default.
     # New-format string offsets are relative to the new header, so they survive the shift.
     old = b"ld.so-1.7.0" + b"\0" + (0).to_bytes(4, "little")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import re
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ def troot() -> str:
 def _raw_offsets(path: str) -> dict[str, tuple[int, int]]:
     """An independent reading of a format file: field name -> (offset, size)."""
     out = {}
-    for m in re.finditer(r"field:([^;]*);\s*offset:(\d+);\s*size:(\d+);", open(path).read()):
+    for m in re.finditer(r"field:([^;]*);\s*offset:(\d+);\s*size:(\d+);", Path(path).read_text()):
         decl = m.group(1).split("[")[0] if not m.group(1).startswith("__data_loc") else m.group(1)
         out[decl.split()[-1]] = (int(m.group(2)), int(m.group(3)))
     return out
@@ -59,7 +60,7 @@ def test_fixed_array_field(troot: str) -> None:
 
 
 def test_id_matches_file(troot: str) -> None:
-    text = open(f"{troot}/events/syscalls/sys_enter_getpid/id").read()
+    text = Path(f"{troot}/events/syscalls/sys_enter_getpid/id").read_text()
     assert tracefs.tracepoint_id("syscalls", "sys_enter_getpid") == int(text)
 
 
@@ -76,7 +77,7 @@ def test_every_format_parses(troot: str) -> None:
     for cat, name in tracefs.list_tracepoints()[::8]:
         path = f"{troot}/events/{cat}/{name}/format"
         fmt = tracefs.tracepoint_format(cat, name)
-        assert len(fmt.fields) == open(path).read().count("field:"), path
+        assert len(fmt.fields) == Path(path).read_text().count("field:"), path
         assert all(f.name.isidentifier() for f in fmt.fields), path
 
 

@@ -264,7 +264,8 @@ def dump(spec: Spec, tid: int) -> str:
         return dump_enum(spec, t)
     if isinstance(t, Func):
         proto = spec.type(t.type)
-        assert isinstance(proto, FuncProto)
+        if not isinstance(proto, FuncProto):
+            raise BtfError(f"corrupt BTF: function '{t.name}' (id {tid}) has no prototype")
         return declaration(spec, proto.type, t.name + params_text(spec, proto)) + ";"
     if t.kind == Kind.TYPEDEF:
         assert isinstance(t, Ref)

@@ -135,7 +135,7 @@ class ElfFile:
             self._parse_header()
             self.sections = self._read_sections()
             self.segments = self._read_segments()
-        except (struct.error, IndexError, ValueError) as e:
+        except (struct.error, IndexError, ValueError, OverflowError) as e:
             self.close()
             raise ElfError(f"{self.path}: malformed ELF ({e})") from None
         except ElfError:
@@ -215,6 +215,8 @@ class ElfFile:
         return out
 
     def _cstr(self, off: int) -> str:
+        if not 0 <= off < len(self._data):
+            return ""
         end = self._map.find(b"\0", off)
         return bytes(self._data[off:end]).decode("utf-8", "replace")
 

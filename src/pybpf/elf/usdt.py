@@ -175,7 +175,8 @@ def read_probes(elf: ElfFile) -> list[UsdtProbe]:
             continue
         pc, base, sema = struct.unpack_from(fmt, note.desc, 0)
         strs = note.desc[3 * w :].split(b"\0")
-        provider, name = strs[0].decode(), strs[1].decode() if len(strs) > 1 else ""
+        provider = strs[0].decode("utf-8", "replace")
+        name = strs[1].decode("utf-8", "replace") if len(strs) > 1 else ""
         args = strs[2].decode("utf-8", "replace") if len(strs) > 2 else ""
         if base_sec is not None and base:
             # Prelinking moves .stapsdt.base; the probe moved by the same amount.
