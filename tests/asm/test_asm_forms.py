@@ -15,26 +15,49 @@ from pybpf.asm.opcodes import AluOp, AtomicOp, JmpOp, Size
 
 
 @given(any_insn)
-@settings(max_examples=400)
+@settings(max_examples=300)
 def test_every_form_is_valid_and_round_trips_bytes(insn: Insn) -> None:
     assert is_valid(insn)
     assert decode(encode([insn])) == [insn]
 
 
 @given(st.lists(any_insn, min_size=1, max_size=12))
-@settings(max_examples=200)
+@settings(max_examples=150)
 def test_rfmt_text_reassembles_to_same_bytes(prog: list[Insn]) -> None:
     assert encode(assemble(format_rfmt(prog), "rfmt")) == encode(prog)
+    assert encode(assemble(format_rfmt(prog, labels=True), "rfmt")) == encode(prog)
 
 
 @given(st.lists(any_insn, min_size=1, max_size=12))
-@settings(max_examples=200)
+@settings(max_examples=150)
 def test_c_text_reassembles_to_same_bytes(prog: list[Insn]) -> None:
     assert encode(assemble(format_c(prog), "c")) == encode(prog)
+    assert encode(assemble(format_c(prog, labels=True), "c")) == encode(prog)
+
+
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=8), st.integers(0, 7))
+def test_labelled_listing_round_trips_in_range_jumps(offsets: list[int], lddw_at: int) -> None:
+    # Jumps and calls that land inside the program get labels; all must re-assemble.
+    prog: list[Insn] = []
+    for i, off in enumerate(offsets):
+        prog.append([b.ja(off), b.call_local(off), b.jmp(JmpOp.JEQ, 1, 0, off)][i % 3])
+        if i == lddw_at:
+            prog.append(b.ld_func(2, off))
+    prog.append(b.exit_())
+    for fmt, dialect in ((format_rfmt, "rfmt"), (format_c, "c")):
+        text = fmt(prog, labels=True)
+        assert assemble(text, dialect) == prog, text
+
+
+def test_labelled_listing_names_targets() -> None:
+    prog = [b.jmp(JmpOp.JNE, 0, 0, 2), b.call_local(1), b.exit_(), b.exit_()]
+    assert format_c(prog, labels=True) == (
+        "    if r0 != 0x0 goto L3\n    call L3\n    exit\nL3:\n    exit\n"
+    )
 
 
 @given(st.binary(min_size=8, max_size=64).filter(lambda r: len(r) % 8 == 0))
-@settings(max_examples=300)
+@settings(max_examples=200)
 def test_arbitrary_bytes_round_trip_through_text(raw: bytes) -> None:
     # Invalid encodings come out as .raw words, so any decodable program round-trips.
     # (decode keeps only the imm of lddw's second slot, so compare with its re-encoding.)

@@ -95,6 +95,15 @@ def test_named_file_in_error(tmp_path: Path) -> None:
     assert p.stderr.decode().strip() == f"pybpf: ERROR: {src}:3:9: expected ',', found '%r2'"
 
 
+def test_dis_labels() -> None:
+    p = run("asm", "-", "--hex", stdin=b"jne %r0, 0, out\nmov %r0, 1\nout:\nexit\n")
+    d = run("dis", "-", "--hex", "--labels", "--style", "rfmt", stdin=p.stdout)
+    assert d.stdout.decode() == "    jne %r0, 0, L2\n    mov %r0, 1\nL2:\n    exit\n"
+    bad = run("dis", "-", "--hex", "--labels", "--style", "xlated", stdin=p.stdout)
+    assert bad.returncode == 1
+    assert b"--labels does not apply to --style xlated" in bad.stderr
+
+
 def test_bad_option_is_usage_error() -> None:
     p = run("dis", "-", "--style", "att")
     assert p.returncode == 2

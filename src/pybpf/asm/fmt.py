@@ -199,14 +199,61 @@ def _records(prog: Sequence[Insn] | Iterable[Record]) -> list[Record]:
     return [r for r in items if isinstance(r, Record)]
 
 
-def format_rfmt(prog: Sequence[Insn] | Iterable[Record]) -> str:
-    """A whole program in the ``%r`` dialect, one instruction a line."""
-    return "".join(format_rfmt_line(r) + "\n" for r in _records(prog))
+def format_rfmt(prog: Sequence[Insn] | Iterable[Record], labels: bool = False) -> str:
+    """A whole program in the ``%r`` dialect, one instruction a line.
+
+    ``labels`` names every jump and call target ``L<slot>:`` instead of writing offsets.
+    """
+    return _program(_records(prog), format_rfmt_line, labels)
 
 
-def format_c(prog: Sequence[Insn] | Iterable[Record]) -> str:
-    """A whole program in the C-like dialect, one instruction a line."""
-    return "".join(format_c_line(r) + "\n" for r in _records(prog))
+def format_c(prog: Sequence[Insn] | Iterable[Record], labels: bool = False) -> str:
+    """A whole program in the C-like dialect, one instruction a line (``labels`` as above)."""
+    return _program(_records(prog), format_c_line, labels)
+
+
+def _program(recs: list[Record], line: Callable[[Record], str], labels: bool) -> str:
+    if not labels:
+        return "".join(line(r) + "\n" for r in recs)
+    starts = {r.index for r in recs}
+    names = {t: f"L{t}" for r in recs if (t := _dest(r)) is not None and t in starts}
+    out = []
+    for rec in recs:
+        if rec.index in names:
+            out.append(f"{names[rec.index]}:\n")
+        text = line(rec)
+        dest = _dest(rec)
+        if dest in names:
+            text = _relabel(text, rec, names[dest])
+        out.append(("    " + text if names else text) + "\n")
+    return "".join(out)
+
+
+def _dest(rec: Record) -> int | None:
+    """Absolute target slot of a jump, local call or lddw of a function."""
+    if rec.target is not None:
+        return rec.target
+    insn = rec.insn
+    if rec.form == Form.LDDW and insn.src == PseudoSrc.FUNC and not insn.imm >> 32:
+        lo = insn.imm & 0xFFFF_FFFF
+        return rec.index + 2 + (lo - (1 << 32) if lo >= 1 << 31 else lo)
+    return None
+
+
+def _relabel(text: str, rec: Record, name: str) -> str:
+    """Replace the relative target at the end of ``text`` with ``name``."""
+    dest = _dest(rec)
+    assert dest is not None
+    rel = dest - rec.index - rec.insn.slots
+    for old, new in (
+        (f"pc{rel:+d}", name),
+        (f"subprog[{rel:+d}]", f"subprog[{name}]"),
+        (f"func({rel:+d})", f"func({name})"),
+        (f"{rel:+d}", name),
+    ):
+        if text.endswith(old):
+            return text[: -len(old)] + new
+    return text
 
 
 def format_xlated(

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from pybpf.asm import decode, disassemble
-from pybpf.asm.fmt import format_c_line, format_rfmt_line, format_xlated_line, kallsyms_resolver
+from pybpf.asm.fmt import format_c, format_rfmt, format_xlated, kallsyms_resolver
 from pybpf.asm.hexio import parse_hex
 from pybpf.asm.insn import DecodeError
 from pybpf.cli.cmd_asm import read_input
@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--hex", action="store_true", help="FILE is hex text (64-bit 0x words or bytes)"
+    )
+    parser.add_argument(
+        "--labels", action="store_true", help="name jump targets L<slot> (rfmt and c styles)"
     )
     parser.add_argument(
         "--kallsyms",
@@ -51,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
                 resolve = kallsyms_resolver(f.read())
         except OSError as e:
             raise UsageError(f"cannot read /proc/kallsyms: {e.strerror}") from None
-    out = []
-    for rec in disassemble(insns):
-        if args.style == "rfmt":
-            out.append(format_rfmt_line(rec))
-        elif args.style == "c":
-            out.append(format_c_line(rec))
-        else:
-            out.append(format_xlated_line(rec, resolve))
-    sys.stdout.write("".join(line + "\n" for line in out))
+    recs = disassemble(insns)
+    if args.style == "rfmt":
+        text = format_rfmt(recs, labels=args.labels)
+    elif args.style == "c":
+        text = format_c(recs, labels=args.labels)
+    else:
+        if args.labels:
+            raise UsageError("--labels does not apply to --style xlated (bpftool has none)")
+        text = format_xlated(recs, resolve)
+    sys.stdout.write(text)
     return 0
