@@ -14,8 +14,7 @@ import os
 import struct
 import sys
 import zlib
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 from pybpf.btf.types import EXTRA_FIXED, EXTRA_PER_VLEN, Kind
 from pybpf.errors import UsageError
@@ -28,8 +27,7 @@ class BtfError(UsageError):
     """The bytes are not valid BTF."""
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """The BTF header; offsets are relative to the end of the header."""
 
     byte_order: str
@@ -102,9 +100,9 @@ def build_index(data: bytes, hdr: Header) -> tuple[array.array[int], array.array
     return offs, names
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pybpf"
+    return os.path.join(base, "pybpf")
 
 
 def _cache_key(path: str, st: os.stat_result, data: bytes) -> bytes:
@@ -113,13 +111,14 @@ def _cache_key(path: str, st: os.stat_result, data: bytes) -> bytes:
     return struct.pack("<QQI", st.st_size, st.st_mtime_ns, zlib.crc32(data)) + path.encode()
 
 
-def _cache_file(path: str) -> Path:
-    return _cache_dir() / f"btf-{hashlib.sha1(path.encode()).hexdigest()[:16]}.idx"
+def _cache_file(path: str) -> str:
+    return os.path.join(_cache_dir(), f"btf-{hashlib.sha1(path.encode()).hexdigest()[:16]}.idx")
 
 
-def _load_cached(cf: Path, key: bytes) -> tuple[array.array[int], array.array[int]] | None:
+def _load_cached(cf: str, key: bytes) -> tuple[array.array[int], array.array[int]] | None:
     try:
-        blob = cf.read_bytes()
+        with open(cf, "rb") as f:
+            blob = f.read()
     except OSError:
         return None
     head = len(_CACHE_MAGIC) + 4 + len(key) + 4
@@ -138,12 +137,13 @@ def _load_cached(cf: Path, key: bytes) -> tuple[array.array[int], array.array[in
     return offs, names
 
 
-def _store(cf: Path, key: bytes, offs: array.array[int], names: array.array[int]) -> None:
+def _store(cf: str, key: bytes, offs: array.array[int], names: array.array[int]) -> None:
     try:
-        cf.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cf.with_suffix(f".{os.getpid()}.tmp")
+        os.makedirs(os.path.dirname(cf), exist_ok=True)
+        tmp = f"{cf}.{os.getpid()}.tmp"
         head = _CACHE_MAGIC + struct.pack("<I", len(key)) + key + struct.pack("<I", len(offs))
-        tmp.write_bytes(head + offs.tobytes() + names.tobytes())
+        with open(tmp, "wb") as f:
+            f.write(head + offs.tobytes() + names.tobytes())
         os.replace(tmp, cf)  # atomic: concurrent readers see the old file or the new one
     except OSError:
         pass  # a read-only home only costs speed

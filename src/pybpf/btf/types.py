@@ -1,13 +1,15 @@
-"""BTF type records as plain data: one frozen dataclass per kind.
+"""BTF type records as plain data: one immutable record (a NamedTuple) per kind.
 
 Ids are the BTF type ids (0 is ``void``). References to other types are ids, not objects:
-the records stay small and a spec decodes only what is asked for.
+the records stay small and a spec decodes only what is asked for. NamedTuples rather than
+frozen dataclasses because creating twenty dataclasses costs tens of milliseconds at import,
+and ``pybpf btf dump`` is meant to start fast. Every record starts with (id, name, kind).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Kind(enum.IntEnum):
@@ -80,24 +82,20 @@ REF_KINDS = frozenset(
 MODIFIERS = frozenset({Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
 
 
-@dataclass(frozen=True)
-class Type:
-    """Common to every kind: id, name ("" when anonymous), kind."""
+class Void(NamedTuple):
+    """Type id 0."""
 
     id: int
     name: str
     kind: Kind
 
 
-@dataclass(frozen=True)
-class Void(Type):
-    """Type id 0."""
-
-
-@dataclass(frozen=True)
-class Int(Type):
+class Int(NamedTuple):
     """An integer (or char/bool) of ``size`` bytes; ``bits`` may be narrower."""
 
+    id: int
+    name: str
+    kind: Kind
     size: int
     encoding: IntEncoding
     bits: int
@@ -109,31 +107,36 @@ class Int(Type):
         return bool(self.encoding & IntEncoding.SIGNED)
 
 
-@dataclass(frozen=True)
-class Float(Type):
+class Float(NamedTuple):
     """A floating-point type."""
 
+    id: int
+    name: str
+    kind: Kind
     size: int
 
 
-@dataclass(frozen=True)
-class Ref(Type):
+class Ref(NamedTuple):
     """PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG: a name (maybe) over another type."""
 
+    id: int
+    name: str
+    kind: Kind
     type: int
 
 
-@dataclass(frozen=True)
-class Array(Type):
+class Array(NamedTuple):
     """``elem[nelems]``; ``index_type`` is the (int) type of the index."""
 
+    id: int
+    name: str
+    kind: Kind
     type: int
     index_type: int
     nelems: int
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     """A struct/union member; ``bitfield_size`` is 0 for ordinary members."""
 
     name: str
@@ -147,10 +150,12 @@ class Member:
         return self.bit_offset // 8
 
 
-@dataclass(frozen=True)
-class Composite(Type):
+class Composite(NamedTuple):
     """STRUCT or UNION."""
 
+    id: int
+    name: str
+    kind: Kind
     size: int
     members: tuple[Member, ...] = ()
 
@@ -160,50 +165,56 @@ class Composite(Type):
         return self.kind == Kind.UNION
 
 
-@dataclass(frozen=True)
-class EnumValue:
+class EnumValue(NamedTuple):
     """One enumerator."""
 
     name: str
     value: int
 
 
-@dataclass(frozen=True)
-class Enum(Type):
+class Enum(NamedTuple):
     """ENUM (32-bit values) or ENUM64; ``signed`` comes from kind_flag."""
 
+    id: int
+    name: str
+    kind: Kind
     size: int
     values: tuple[EnumValue, ...] = ()
     signed: bool = False
 
 
-@dataclass(frozen=True)
-class Fwd(Type):
+class Fwd(NamedTuple):
     """A forward declaration of a struct (or union)."""
 
+    id: int
+    name: str
+    kind: Kind
     union: bool = False
 
 
-@dataclass(frozen=True)
-class Func(Type):
+class Func(NamedTuple):
     """A function: its name and prototype (a FUNC_PROTO id)."""
 
+    id: int
+    name: str
+    kind: Kind
     type: int
     linkage: Linkage = Linkage.STATIC
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One function parameter (unnamed in a bare prototype); type 0 in last place = ``...``."""
 
     name: str
     type: int
 
 
-@dataclass(frozen=True)
-class FuncProto(Type):
+class FuncProto(NamedTuple):
     """A function prototype: return type id and parameters."""
 
+    id: int
+    name: str
+    kind: Kind
     type: int
     params: tuple[Param, ...] = ()
 
@@ -213,16 +224,17 @@ class FuncProto(Type):
         return bool(self.params) and self.params[-1].type == 0 and not self.params[-1].name
 
 
-@dataclass(frozen=True)
-class Var(Type):
+class Var(NamedTuple):
     """A global or static variable."""
 
+    id: int
+    name: str
+    kind: Kind
     type: int
     linkage: Linkage = Linkage.STATIC
 
 
-@dataclass(frozen=True)
-class VarSecInfo:
+class VarSecInfo(NamedTuple):
     """One variable of a DATASEC: its VAR id, offset and size in the section."""
 
     type: int
@@ -230,18 +242,22 @@ class VarSecInfo:
     size: int
 
 
-@dataclass(frozen=True)
-class Datasec(Type):
+class Datasec(NamedTuple):
     """A data section (.data, .bss, .rodata, .maps ...)."""
 
+    id: int
+    name: str
+    kind: Kind
     size: int
-    vars: tuple[VarSecInfo, ...] = field(default=())
+    vars: tuple[VarSecInfo, ...] = ()
 
 
-@dataclass(frozen=True)
-class DeclTag(Type):
+class DeclTag(NamedTuple):
     """A tag on a declaration; ``component_idx`` -1 means the type itself."""
 
+    id: int
+    name: str
+    kind: Kind
     type: int
     component_idx: int = -1
 
@@ -261,6 +277,7 @@ AnyType = (
     | Datasec
     | DeclTag
 )
+Type = AnyType  # any decoded record; all of them start with (id, name, kind)
 
 __all__ = [
     "EXTRA_FIXED",
