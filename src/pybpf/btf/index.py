@@ -9,7 +9,6 @@ everything else is decoded on demand. For the kernel's BTF the arrays are cached
 from __future__ import annotations
 
 import array
-import hashlib
 import os
 import struct
 import sys
@@ -112,7 +111,8 @@ def _cache_key(path: str, st: os.stat_result, data: bytes) -> bytes:
 
 
 def _cache_file(path: str) -> str:
-    return os.path.join(_cache_dir(), f"btf-{hashlib.sha1(path.encode()).hexdigest()[:16]}.idx")
+    # The name only separates files; the key inside decides whether the index is fresh.
+    return os.path.join(_cache_dir(), f"btf-{zlib.crc32(path.encode()):08x}.idx")
 
 
 def _load_cached(cf: str, key: bytes) -> tuple[array.array[int], array.array[int]] | None:
