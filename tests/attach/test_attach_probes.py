@@ -19,6 +19,7 @@ from pybpf.attach import (
     attach_tp_btf,
     attach_uprobe,
     attach_uprobe_multi,
+    attach_watchpoint,
     fentry_spec,
     iter_spec,
     tp_btf_spec,
@@ -27,7 +28,7 @@ from pybpf.attach.btfids import struct_member_offset
 from pybpf.bpf import AttachType, Map, MapSpec, MapType, Program, ProgSpec, ProgType
 from pybpf.bpf.info import ObjKind, gone
 from pybpf.bpf.link import Link, link_create
-from pybpf.errors import KernelError, NotSupportedError
+from pybpf.errors import KernelError, NotSupportedError, UsageError
 
 pytestmark = pytest.mark.kernel
 
@@ -233,3 +234,22 @@ def test_link_detach_keeps_the_fd() -> None:
     finally:
         os.close(cg)
         os.rmdir(path)
+
+
+def test_watchpoint_counts_writes() -> None:
+    pid = os.getpid()
+    cell = ctypes.c_uint64(0)
+    with counter_map() as m:
+        with Program.load(ProgSpec(ProgType.PERF_EVENT, count_by_pid(m.fd))) as p:
+            with attach_watchpoint(p, ctypes.addressof(cell), 8, "w", pid=pid):
+                for i in range(25):
+                    cell.value = i + 1
+                _ = cell.value  # a read does not trigger a write watchpoint
+        assert count_of(m, pid) == 25
+
+
+def test_watchpoint_bad_mode_is_usage_error() -> None:
+    with counter_map() as m:
+        with Program.load(ProgSpec(ProgType.PERF_EVENT, count_by_pid(m.fd))) as p:
+            with pytest.raises(UsageError, match="watchpoint mode 'q'"):
+                attach_watchpoint(p, 0x1000, 8, "q", pid=os.getpid())

@@ -13,6 +13,7 @@ from pybpf.attach.perf_event import (
     HARDWARE_EVENTS,
     SOFTWARE_EVENTS,
     attach_perf_event,
+    attach_watchpoint,
     event_attr,
 )
 from pybpf.attach.tracepoint import (
@@ -38,6 +39,7 @@ __all__ = [
     "attach_tracepoint",
     "attach_uprobe",
     "attach_uprobe_multi",
+    "attach_watchpoint",
     "event_attr",
     "fentry_spec",
     "iter_spec",

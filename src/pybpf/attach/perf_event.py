@@ -102,4 +102,35 @@ def attach_perf_event(
     return LinkGroup(links, f"perf_event:{event}:{rate}")
 
 
-__all__ = ["HARDWARE_EVENTS", "SOFTWARE_EVENTS", "attach_perf_event", "event_attr"]
+WATCH_MODES = {"r": 1, "w": 2, "rw": 3, "x": 4}
+"""``bp_type`` bits (HW_BREAKPOINT_R/W/X) by bpftrace's mode letters."""
+
+
+def attach_watchpoint(
+    prog: Program, address: int, length: int = 8, mode: str = "w", *, pid: int
+) -> Link:
+    """Attach a ``PERF_EVENT`` program to a hardware breakpoint on ``address`` in ``pid``.
+
+    ``mode`` is ``r``, ``w``, ``rw`` or ``x``; ``length`` 1, 2, 4 or 8 (``x`` uses the
+    architecture's instruction size, 8 here).
+    """
+    key = "".join(sorted(set(mode), key="rwx".index)) if set(mode) <= set("rwx") else ""
+    if key not in WATCH_MODES:
+        raise UsageError(f"watchpoint mode '{mode}': use r, w, rw or x")
+    if length not in (1, 2, 4, 8):
+        raise UsageError(f"watchpoint length {length}: use 1, 2, 4 or 8")
+    label = f"watchpoint:{address:#x}:{length}:{key}"
+    attr = PerfAttr(PerfType.BREAKPOINT, 0, sample_period=1, wakeup=1,
+                    bp_type=WATCH_MODES[key], config1=address, config2=length)  # fmt: skip
+    pfd = open_perf_event(attr, pid, -1, context=f"open {label}", feature="watchpoints")
+    return attach_perf_fd(prog, pfd, label, feature="watchpoints")
+
+
+__all__ = [
+    "HARDWARE_EVENTS",
+    "SOFTWARE_EVENTS",
+    "WATCH_MODES",
+    "attach_perf_event",
+    "attach_watchpoint",
+    "event_attr",
+]
