@@ -157,6 +157,11 @@ def test_bpftool_listing_reassembles() -> None:
     ]
 
 
+def test_bpftool_function_signatures_and_line_info_are_skipped() -> None:
+    text = "int handle(struct __sk_buff * skb):\n; return 0;\n   0: (b7) r0 = 0\n   1: (95) exit\n"
+    assert assemble(text, "c") == [b.mov64_imm(R0, 0), b.exit_()]
+
+
 @pytest.mark.parametrize(
     ("text", "dialect"),
     [

@@ -24,6 +24,7 @@ _RFMT_WORD = re.compile(
     r"ldx\w*|stx?\w*|lddw|ldabs\w|ldind\w|j(?:eq|ne|gt|ge|lt|le|set|sgt|sge|slt|sle|a)\w*|"
     r"be\d+|le\d+|bswap\d+|swap\d+)(?:32)?\s+[%\[+\-\w])"
 )
+_FUNC_SIG = re.compile(r"\s*[A-Za-z_][\w\s*]*\(.*\)\s*:\s*$")
 _C_WORD = re.compile(r"\s*(?:[rw]\d+\s*\S*=|\*\s*\(|if\s|goto\b|gotol\b|lock\s*\*|callx\b)")
 
 
@@ -61,8 +62,8 @@ def assemble(text: str, dialect: str = "auto", *, source: str = "") -> list[Insn
         start, hint = strip_prefix(raw)
         markers = ("#", ";", "//") if dialect == "rfmt" else (";", "//")
         code = strip_comment(raw, markers)
-        if dialect == "c" and code[start:].lstrip().startswith("#"):
-            continue
+        if dialect == "c" and (code[start:].lstrip().startswith("#") or _FUNC_SIG.match(code)):
+            continue  # a comment, or bpftool's "int prog(struct __sk_buff * skb):" line
         label, lcol, rest = split_label(code, start)
         if label is not None:
             pb.label(label, SourcePos(lineno, lcol, source))
