@@ -91,3 +91,28 @@ def test_declarations() -> None:
     assert (
         dump(spec, spec.find("point_sum")) == "long int point_sum(struct {...} *p, unsigned int n);"
     )
+
+
+def test_other_kinds_print() -> None:
+    from pybpf.btf.builder import BtfBuilder
+
+    b = BtfBuilder()
+    i32 = b.add_int("int", 4, signed=True)
+    arr = b.add_array(i32, i32, 2)
+    var = b.add_var("counter", arr)
+    sec = b.add_datasec(".bss", 8, [(var, 0, 8)])
+    proto = b.add_func_proto(i32, [("x", i32)])
+    fn = b.add_func("f", proto)
+    tag = b.add_decl_tag("kfunc", fn, 0)
+    tt = b.add_type_tag("user", i32)
+    spec = btf.Spec(b.encode())
+    assert dump(spec, arr) == "int[2];"
+    assert dump(spec, var) == "int counter[2];"
+    assert dump(spec, sec).splitlines()[:2] == [
+        'SEC(".bss") {',
+        "\tint counter[2];" + " " * 34 + "/*     0     8 */",
+    ]
+    assert dump(spec, proto) == "int (int x);"
+    assert dump(spec, tag) == '/* btf_decl_tag("kfunc") on func f member/param 0 */'
+    assert dump(spec, tt) == '__attribute__((btf_type_tag("user"))) int;'
+    assert dump(spec, fn) == "int f(int x);"

@@ -15,6 +15,8 @@ from pybpf.btf.spec import Spec
 from pybpf.btf.types import (
     Array,
     Composite,
+    Datasec,
+    DeclTag,
     Enum,
     Func,
     FuncProto,
@@ -97,7 +99,7 @@ def declaration(spec: Spec, tid: int, name: str, depth: int = 0) -> str:
             base = _base(spec, tid)
             if not inner:
                 return base
-            sep = "" if inner.startswith(" ") else " "
+            sep = "" if inner.startswith((" ", "[")) else " "
             return f"{base}{sep}{inner}"
     return "<type loop>"
 
@@ -278,7 +280,36 @@ def dump(spec: Spec, tid: int) -> str:
         return declaration(spec, t.type, t.name) + ";"
     if isinstance(t, Fwd):
         return f"{'union' if t.union else 'struct'} {t.name};"
+    if isinstance(t, Datasec):
+        return dump_datasec(spec, t)
+    if isinstance(t, DeclTag):
+        where = f" member/param {t.component_idx}" if t.component_idx >= 0 else ""
+        target = spec.type(t.type)
+        what = f"{target.kind.name.lower()} {target.name}".rstrip()
+        return f'/* btf_decl_tag("{t.name}") on {what}{where} */'
+    if t.kind == Kind.TYPE_TAG:
+        assert isinstance(t, Ref)
+        return f'__attribute__((btf_type_tag("{t.name}"))) {type_name(spec, t.type)};'
     return type_name(spec, tid) + ";"
 
 
-__all__ = ["declaration", "dump", "dump_composite", "dump_enum", "params_text", "type_name"]
+def dump_datasec(spec: Spec, t: Datasec) -> str:
+    """A data section: each variable with its offset and size in the section."""
+    lines = [f'SEC("{t.name}") {{']
+    for v in t.vars:
+        var = spec.type(v.type)
+        decl = declaration(spec, var.type, var.name) if isinstance(var, Var) else var.name
+        lines.append(_comment_pad(f"\t{decl};") + _mcomment(v.offset, v.size))
+    lines += ["", f"\t/* size: {t.size}, variables: {len(t.vars)} */", "};"]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "declaration",
+    "dump",
+    "dump_composite",
+    "dump_datasec",
+    "dump_enum",
+    "params_text",
+    "type_name",
+]
