@@ -33,7 +33,7 @@ def test_cache_parse_matches_ldconfig() -> None:
         assert ours[name] == path
 
 
-@pytest.mark.parametrize("name", ["libc", "c", "libc.so.6"])
+@pytest.mark.parametrize("name", ["libc", "c", "libc.so.6", "libc.so"])
 def test_libc(name: str) -> None:
     _count, libs = _ldconfig()
     assert elf.resolve_library(name) == libs["libc.so.6"]

@@ -77,7 +77,11 @@ def _is_elf(path: str) -> bool:
 def _wanted(name: str) -> list[re.Pattern[str]]:
     """Soname patterns for ``name``, best first: exact, then versioned, then bare .so."""
     if ".so" in name:
-        return [re.compile(re.escape(name) + "$")]
+        exact = [re.compile(re.escape(name) + "$")]
+        # "libc.so" is often a linker script: fall back to the versioned library.
+        if name.endswith(".so"):
+            exact.append(re.compile(re.escape(name) + r"\.\d[\d.]*$"))
+        return exact
     stems = [name] if name.startswith("lib") else [f"lib{name}", name]
     pats = []
     for stem in stems:
