@@ -14,7 +14,7 @@ from pybpf import vm
 from pybpf.cbpf import names
 from pybpf.cbpf.compiler import compile_filter
 from pybpf.cbpf.to_ebpf import XDP_DROP, XDP_PASS, translate
-from pybpf.cbpf.vm import run
+from pybpf.cbpf.vm import run, run_traced
 
 from .pktgen import bias, corpus, ether_packets, raw_packets
 
@@ -48,29 +48,37 @@ EXPRS = [
 RAW_EXPRS = ["tcp port 80", "host 1.2.3.4", "ip6 and udp", "ip[9] = 17", "len < 100"]
 
 
-def _verdicts(expr: str, pkt: bytes, lt: int = names.DLT_EN10MB) -> tuple[int, int, int]:
+def _check(expr: str, pkt: bytes, lt: int = names.DLT_EN10MB) -> None:
+    """opt == eBPF(opt) == eBPF(unopt) always; unopt == opt unless unopt read past the end.
+
+    libpcap's optimiser (which ours reproduces listing for listing) drops loads whose value
+    it does not need, so a packet too short for such a load may be accepted by the
+    optimised filter and rejected by the unoptimised one -- tcpdump behaves the same.
+    """
     opt = compile_filter(expr, lt, True)
     unopt = compile_filter(expr, lt, False)
-    ebpf = translate(opt)
-    return run(unopt, pkt), run(opt, pkt), vm.run(ebpf, pkt)
+    r_unopt, oob = run_traced(unopt, pkt)
+    r_opt = run(opt, pkt)
+    assert vm.run(translate(opt), pkt) == r_opt
+    assert vm.run(translate(unopt), pkt) == r_unopt
+    if not oob:
+        assert r_unopt == r_opt
 
 
 @pytest.mark.parametrize("expr", EXPRS)
-@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pkt=ether_packets(), seed=st.integers(0, 2**16))
 def test_unopt_opt_ebpf_agree(expr: str, pkt: bytes, seed: int) -> None:
     prog = compile_filter(expr)
     pkt = bias(pkt, prog, random.Random(seed))
-    a, b, c = _verdicts(expr, pkt)
-    assert a == b == c
+    _check(expr, pkt)
 
 
 @pytest.mark.parametrize("expr", RAW_EXPRS)
 @settings(max_examples=40, deadline=None)
 @given(pkt=raw_packets())
 def test_raw_link_type_agree(expr: str, pkt: bytes) -> None:
-    a, b, c = _verdicts(expr, pkt, names.DLT_RAW)
-    assert a == b == c
+    _check(expr, pkt, names.DLT_RAW)
 
 
 @pytest.mark.kernel

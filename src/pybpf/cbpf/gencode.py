@@ -147,6 +147,14 @@ class CodeGen(AddrGen):
         a0 = self.gen_arth(a.left)
         a1 = self.gen_arth(a.right)
         code = _ALU[a.op]
+        first = a1.s[0]
+        if first.code == I.LD | I.IMM:
+            if code == I.DIV and first.k == 0:
+                raise FilterError("division by zero")
+            if code == I.MOD and first.k == 0:
+                raise FilterError("modulus by zero")
+            if code in (I.LSH, I.RSH) and first.k > 31:
+                raise FilterError("shift by more than 31 bits")
         a0.s += a1.s
         a0.s += [Stmt(I.LDX | I.MEM, a1.regno), Stmt(I.LD | I.MEM, a0.regno)]
         a0.s.append(Stmt(I.ALU | I.X | code))

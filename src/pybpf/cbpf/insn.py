@@ -195,8 +195,9 @@ def parse_listing(text: str) -> list[CInsn]:
     for line in text.splitlines():
         if not line.strip():
             continue
-        n = int(line[1:4])
-        body = line[6:]
+        close = line.index(")")
+        n = int(line[1:close])
+        body = line[close + 2 :]
         op = body[:8].strip()
         rest = body[9:]
         jt = jf = 0

@@ -34,7 +34,8 @@ _DIRS = frozenset(("src", "dst"))
 _AQUALS = frozenset(("host", "net", "port", "portrange", "proto", "protochain", "gateway"))
 _RELOPS = {">": ("jgt", False), ">=": ("jge", False), "=": ("jeq", False)}
 _IRELOPS = {"<=": ("jgt", True), "<": ("jge", True), "!=": ("jeq", True)}
-_BINPREC = {"|": 1, "^": 1, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
+_NOPREC = frozenset(("%", "^"))
+_BINPREC = {"|": 1, "^": 0, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
 _ID_KINDS = frozenset(("HID", "HID6", "EID", "ID"))
 
 
@@ -262,6 +263,12 @@ class _Parser:
             t = self.peek()
             if t is None or t.kind != "OP" or t.text not in _BINPREC:
                 return left
+            if t.text in _NOPREC:
+                # libpcap's grammar declares no precedence for '%' and '^', so yacc always
+                # shifts them: everything to their right becomes their right operand.
+                self.next()
+                left = ABin(t.text, left, self.arth(0))
+                continue
             prec = _BINPREC[t.text]
             if prec <= minprec:
                 return left
@@ -275,7 +282,12 @@ class _Parser:
             raise self.fail()
         if t.kind == "OP" and t.text == "-":
             self.next()
-            return ANeg(self.unary())
+            child = self.unary()
+            nxt = self.peek()
+            if nxt is not None and nxt.kind == "OP" and nxt.text in _NOPREC:
+                self.next()
+                child = ABin(nxt.text, child, self.arth(0))
+            return ANeg(child)
         if t.kind == "OP" and t.text == "(":
             self.next()
             inner = self.arth(0)

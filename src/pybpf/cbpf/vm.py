@@ -55,6 +55,16 @@ def run(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> int:
     ``wirelen`` is what ``len`` loads (the packet's length on the wire); it defaults to
     ``len(pkt)``.
     """
+    return run_traced(prog, pkt, wirelen)[0]
+
+
+def run_traced(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> tuple[int, bool]:
+    """Like :func:`run`, also saying whether the run ended on a load past the packet's end.
+
+    That matters when comparing programs: libpcap's optimiser drops loads whose value it
+    does not need, so on a packet too short for such a load the optimised filter may
+    accept where the unoptimised one stopped with 0.
+    """
     a = x = 0
     mem = [0] * I.MEMWORDS
     n = len(pkt)
@@ -67,7 +77,7 @@ def run(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> int:
         cls = code & 0x07
         pc += 1
         if cls == I.RET:
-            return a if code & 0x18 == I.RET_A else k
+            return (a if code & 0x18 == I.RET_A else k), False
         if cls == I.LD or cls == I.LDX:
             mode = code & 0xE0
             if mode == I.IMM:
@@ -78,13 +88,13 @@ def run(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> int:
                 val = mem[k & 15]
             elif mode == I.MSH:
                 if k >= n:
-                    return 0
+                    return 0, True
                 val = (pkt[k] & 0xF) << 2
             else:
                 size = _SIZES.get(code & 0x18, 4)
                 off = k if mode == I.ABS else (x + k) & U32
                 if off + size > n:
-                    return 0
+                    return 0, True
                 val = int.from_bytes(pkt[off : off + size], "big")
             if cls == I.LD:
                 a = val
@@ -97,7 +107,7 @@ def run(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> int:
         elif cls == I.ALU:
             r = alu(code & 0xF0, a, x if code & I.X else k)
             if r is None:
-                return 0
+                return 0, False
             a = r
         elif cls == I.JMP:
             op = code & 0xF0
