@@ -75,3 +75,19 @@ def observe(name: str) -> Observation:
             if sym is not None:
                 calls[insn.imm] = sym
     return Observation(insns, xlated, dump, parse_verifier_log(log), calls)
+
+
+def xlated_from_json(entries: list[dict[str, object]]) -> bytes:
+    """Program bytes from ``bpftool -j prog dump xlated id N opcodes``.
+
+    Each entry's ``opcodes`` has code, src_reg, dst_reg, off (2 bytes) and imm (4 bytes,
+    or 12 for lddw: imm, the next slot's first 4 bytes, the next slot's imm).
+    """
+    raw = bytearray()
+    for e in entries:
+        o = e["opcodes"]
+        assert isinstance(o, dict)
+        raw += bytes([int(o["code"], 16), int(o["src_reg"], 16) << 4 | int(o["dst_reg"], 16)])
+        raw += bytes(int(x, 16) for x in o["off"])
+        raw += bytes(int(x, 16) for x in o["imm"])
+    return bytes(raw)

@@ -128,3 +128,67 @@ def test_live_kernel_and_bpftool(name: str, no_leaks: None) -> None:
     for rec in disassemble(obs.insns):
         if rec.index in obs.verifier and rec.form != Form.LDDW:
             assert f"({rec.insn.opcode:02x}) {format_c_line(rec)}" == obs.verifier[rec.index]
+
+
+def _bpftool_json(*args: str) -> object:
+    import subprocess
+
+    p = subprocess.run(["bpftool", "-j", *args], capture_output=True, text=True, timeout=30)
+    return json.loads(p.stdout) if p.returncode == 0 and p.stdout.strip() else None
+
+
+@pytest.mark.kernel
+def test_live_every_loaded_program_matches_bpftool(no_leaks: None) -> None:
+    # Whatever is loaded on this machine (bpftrace below, other tests, the system): dump it
+    # with bpftool, once as text and once as JSON with opcodes, and print the bytes ourselves.
+    import subprocess
+    import time
+
+    tracer = subprocess.Popen(
+        ["bpftrace", "-e", "tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with open("/proc/kallsyms", encoding="utf-8") as f:
+            resolve = kallsyms_resolver(f.read())
+        compared: set[str] = set()  # names of the programs dumped and matched
+        deadline = time.monotonic() + 60
+        while "sys_enter_getpp" not in compared and time.monotonic() < deadline:
+            time.sleep(0.5)
+            progs = _bpftool_json("prog", "show") or []
+            assert isinstance(progs, list)
+            for prog in progs:
+                if _compare_live(str(prog["id"]), resolve):
+                    compared.add(str(prog.get("name", "")))
+    finally:
+        tracer.terminate()
+        tracer.wait(timeout=30)
+    assert "sys_enter_getpp" in compared  # bpftrace's program, at least
+
+
+def _compare_live(pid: str, resolve: object) -> bool:
+    """True if program ``pid`` was dumped and matched, False if it vanished meanwhile."""
+    import subprocess
+
+    entries = _bpftool_json("prog", "dump", "xlated", "id", pid, "opcodes")
+    text = subprocess.run(
+        ["bpftool", "prog", "dump", "xlated", "id", pid], capture_output=True, text=True
+    )
+    if not isinstance(entries, list) or text.returncode != 0:
+        return False  # unloaded between the listing and the dump
+    from asm_kernel_oracle import xlated_from_json
+
+    recs = disassemble(decode(xlated_from_json(entries)))
+    # bpftool adds function signatures and source lines for programs with BTF.
+    theirs = [ln for ln in text.stdout.splitlines() if ln[:5].strip().rstrip(":").isdigit()]
+    assert len(recs) == len(theirs), pid
+    for rec, line in zip(recs, theirs, strict=True):
+        ours = format_xlated_line(rec, resolve)  # type: ignore[arg-type]
+        if _local_call(rec):
+            assert line.startswith(ours), (pid, line)
+        elif not (
+            rec.form in V4_FORMS or (rec.form in (Form.ALU_IMM, Form.ALU_REG) and rec.insn.off == 1)
+        ):
+            assert ours == line, pid
+    return True

@@ -37,20 +37,6 @@ def save(name: str, xlated: bytes, text: str, calls: dict[int, str]) -> None:
     (out / f"{name}.calls.json").write_text(json.dumps(calls, indent=1, sort_keys=True) + "\n")
 
 
-def from_json(entries: list[dict[str, object]]) -> bytes:
-    """Bytes of a program from ``bpftool -j prog dump xlated id N opcodes``."""
-    raw = bytearray()
-    for e in entries:
-        o = e["opcodes"]
-        assert isinstance(o, dict)
-        regs = int(o["src_reg"], 16) << 4 | int(o["dst_reg"], 16)
-        raw += bytes([int(o["code"], 16), regs])
-        raw += bytes(int(x, 16) for x in o["off"])
-        imm = bytes(int(x, 16) for x in o["imm"])
-        raw += imm[:4] + imm[4:]  # lddw: 12 bytes = imm, next slot's head, next imm
-    return bytes(raw)
-
-
 def capture_bpftrace() -> None:
     before = set(_prog_ids())
     proc = subprocess.Popen(["bpftrace", "-e", BPFTRACE], stdout=subprocess.DEVNULL)
@@ -77,7 +63,7 @@ def capture_bpftrace() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    xlated = from_json(json.loads(js))
+    xlated = ko.xlated_from_json(json.loads(js))
     with open("/proc/kallsyms", encoding="utf-8") as f:
         resolve = kallsyms_resolver(f.read())
     calls = {i.imm: n for i in decode(xlated) if i.is_call and (n := resolve(i)) is not None}
