@@ -131,3 +131,20 @@ def test_invalid_record_explains_and_prints_raw_words() -> None:
     assert rec.form is None
     assert "offset 1" in rec.error
     assert format_rfmt([rec]) == ".raw 0x0000000100010007\n"
+
+
+@given(st.binary(min_size=8, max_size=8))
+@settings(max_examples=300)
+def test_xlated_style_prints_any_slot(raw: bytes) -> None:
+    from pybpf.asm.fmt import format_xlated
+
+    if raw[0] == 0x18:
+        raw += bytes(8)  # complete the lddw
+    line = format_xlated(decode(raw))
+    assert line.startswith(f"   0: ({raw[0]:02x}) ")
+
+
+def test_xlated_style_reports_unknown_atomic_as_bug() -> None:
+    from pybpf.asm.fmt import format_xlated
+
+    assert format_xlated([Insn(0xDB, 10, 1, -8, 0x11)]) == "   0: (db) BUG_db\n"

@@ -189,7 +189,13 @@ def format_c_line(rec: Record) -> str:
 
 def format_xlated_line(rec: Record, resolve_call: CallResolver | None = None) -> str:
     """One record exactly as ``bpftool prog dump xlated`` prints it: ``   0: (b7) r0 = 0``."""
-    return f"{rec.index:4d}: ({rec.insn.opcode:02x}) {_body(rec, True, resolve_call)}"
+    try:
+        body = _body(rec, True, resolve_call)
+    except (KeyError, ValueError):
+        # An invalid field the lenient reading kept (an unknown atomic op, say): the
+        # kernel's printer says BUG too.
+        body = f"BUG_{rec.insn.opcode:02x}"
+    return f"{rec.index:4d}: ({rec.insn.opcode:02x}) {body}"
 
 
 def _records(prog: Sequence[Insn] | Iterable[Record]) -> list[Record]:
