@@ -1,0 +1,115 @@
+"""``pybpf filter``: listings as tcpdump prints them, errors as libpcap words them (exit 1,
+no traceback), a live re-check against tcpdump when it is installed, and fuzzing."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pybpf.cbpf.compiler import compile_filter
+from pybpf.cbpf.lexer import FilterError
+from pybpf.cli.pybpf import main
+
+from .goldens import DATA, load
+
+PYBPF = [sys.executable, "-m", "pybpf.cli.pybpf"]
+FUZZ_TOKENS = [*"ab01:./\\[]()!&|=<>-+*%^ ", " and ", " or ", " not ", "tcp", "host ", "port ",
+               "ip", "ether ", "src ", "vlan ", "proto ", "net ", "len", "0x", "mask ",
+               "portrange ", "less ", "byte ", "icmp-echo"]  # fmt: skip
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["filter", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_listing_styles(capsys: pytest.CaptureFixture[str]) -> None:
+    golden = {g.expr: g.text for g in load("exprs_en10mb_opt")}
+    status, out, _ = _cli(capsys, "-d", "tcp", "port", "443")
+    assert status == 0 and out == golden["tcp port 443"]
+    status, out, _ = _cli(capsys, "-dd", "-O", "tcp")
+    assert out.splitlines()[:2] == ["{ 0x28, 0, 0, 0x0000000c },", "{ 0x15, 0, 2, 0x00000800 },"]
+    assert status == 0
+
+
+def test_ddd_counts_and_raw_link(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _cli(capsys, "-ddd", "-y", "RAW", "ip")
+    lines = out.splitlines()
+    assert status == 0 and int(lines[0]) == len(lines) - 1
+    assert lines[1] == "48 0 0 0"  # ldb [0]: the version nibble of a raw IP packet
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("tcp and 80", "syntax error in filter expression"),
+        ("host 1.2.3.4 or", "can't parse filter expression: syntax error"),
+        ("port 99999", "illegal port number 99999 > 65535"),
+        ("vlan 5000", "VLAN tag 5000 greater than maximum 4095"),
+        ("ip[1:3] = 1", "data size must be 1, 2, or 4"),
+        ("net 1.2.3.4/24", 'non-network bits set in "1.2.3.4/24"'),
+        ("ip proto \\nosuchproto", "unknown ip proto 'nosuchproto'"),
+        ("len / 0 = 1", "division by zero"),
+        ("ip and not ip", "expression rejects all packets"),
+    ],
+)
+def test_bad_expression_message_and_status(
+    capsys: pytest.CaptureFixture[str], expr: str, message: str
+) -> None:
+    status, out, err = _cli(capsys, expr)
+    assert status == 1 and out == ""
+    assert err.splitlines()[0] == f"pybpf: ERROR: {message}"
+    assert "Traceback" not in err
+
+
+def test_syntax_error_points_at_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = _cli(capsys, "tcp port 80 and and udp")
+    assert status == 1
+    assert err.splitlines()[1:] == ["tcp port 80 and and udp", " " * 16 + "^"]
+
+
+def test_process_exit_status_and_no_traceback() -> None:
+    r = subprocess.run([*PYBPF, "filter", "ip[0] &"], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    r = subprocess.run([*PYBPF, "filter", "-y", "FDDI", "ip"], capture_output=True, text=True)
+    assert r.returncode == 1 and "unknown link type 'FDDI'" in r.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FUZZ_TOKENS), max_size=25).map("".join))
+def test_fuzz_never_crashes(expr: str) -> None:
+    try:
+        compile_filter(expr)
+    except FilterError as e:
+        assert e.message and "\n" not in e.message
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_live_sample_against_tcpdump(tmp_path: Path) -> None:
+    """Re-check a random sample of the goldens against the tcpdump on this machine."""
+    exprs = [e for e in (DATA / "exprs.txt").read_text().splitlines() if e]
+    raw = tmp_path / "raw.pcap"
+    raw.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 101))
+    from pybpf.cbpf import names
+    from pybpf.cbpf.insn import listing
+
+    for expr in random.Random().sample(exprs, 12):
+        for lt, extra in ((names.DLT_EN10MB, []), (names.DLT_RAW, ["-r", str(raw)])):
+            for opt in (True, False):
+                cmd = ["tcpdump", "-d", *([] if opt else ["-O"]), *extra, "--", expr]
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                try:
+                    ours = listing(compile_filter(expr, lt, opt))
+                except FilterError as e:
+                    assert r.returncode != 0 and r.stderr.rstrip().endswith(e.message), expr
+                    continue
+                assert r.returncode == 0 and r.stdout == ours, (expr, lt, opt)
