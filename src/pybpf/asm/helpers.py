@@ -162,6 +162,16 @@ _SPECS: dict[str, tuple[tuple[ArgKind, ...], RetKind, bool]] = {
     ),
     "xdp_adjust_head": ((A.PTR_TO_CTX, A.ANYTHING), RetKind.INTEGER, False),
     "xdp_adjust_tail": ((A.PTR_TO_CTX, A.ANYTHING), RetKind.INTEGER, False),
+    "redirect": ((A.ANYTHING, A.ANYTHING), RetKind.INTEGER, False),
+    "redirect_map": ((A.CONST_MAP_PTR, A.ANYTHING, A.ANYTHING), RetKind.INTEGER, False),
+    "map_push_elem": ((A.CONST_MAP_PTR, A.PTR_TO_MAP_VALUE, A.ANYTHING), RetKind.INTEGER, False),
+    "get_current_ancestor_cgroup_id": ((A.ANYTHING,), RetKind.INTEGER, False),
+    "get_attach_cookie": ((A.PTR_TO_CTX,), RetKind.INTEGER, False),
+    "trace_vprintk": (
+        (A.PTR_TO_MEM, A.CONST_SIZE, A.PTR_TO_MEM_OR_NULL, A.CONST_SIZE_OR_ZERO),
+        RetKind.INTEGER,
+        True,
+    ),
 }
 
 MAX_HELPER_ID = len(HELPER_NAMES) - 1
