@@ -104,3 +104,32 @@ def test_not_btf_file(tmp_path: Path) -> None:
         btf.load(tmp_path / "missing")
     with pytest.raises(btf.BtfError, match=r"no \.BTF section"):
         btf.load("/bin/true")
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (_patch(GOOD, 24 + 4, "<I", 25 << 24), "type id 1 has unknown kind 25"),
+        (
+            _patch(GOOD, 12, "<I", struct.unpack_from("<I", GOOD, 12)[0] - 4),
+            "runs past the type section",
+        ),
+    ],
+)
+def test_both_index_walks_report_the_same(data: bytes, message: str) -> None:
+    from pybpf.btf import index
+
+    hdr = index.parse_header(data)
+    for walk in (index._walk_words, index._walk_struct):
+        with pytest.raises(btf.BtfError, match=message):
+            walk(data, hdr)
+
+
+def test_both_index_walks_agree_on_the_kernel() -> None:
+    from pybpf.btf import index
+
+    data = Path(btf.VMLINUX_PATH).read_bytes()
+    hdr = index.parse_header(data)
+    assert index._walk_words(data, hdr) == index._walk_struct(data, hdr)
+    small = index.parse_header(GOOD)
+    assert index._walk_words(GOOD, small) == index._walk_struct(GOOD, small)

@@ -9,6 +9,7 @@ everything else is decoded on demand. For the kernel's BTF the arrays are cached
 from __future__ import annotations
 
 import array
+import operator
 import os
 import struct
 import sys
@@ -74,8 +75,54 @@ for _k, _v in EXTRA_PER_VLEN.items():
     _PER[_k] = _v
 
 
+# The same tables in 32-bit words, for the word-stepping walk; 0 marks an unknown kind.
+_FIXED_W = [(12 + f) // 4 if 0 < k <= max(Kind) else 0 for k, f in enumerate(_FIXED)]
+_PER_W = [p // 4 for p in _PER]
+
+
 def build_index(data: bytes, hdr: Header) -> tuple[array.array[int], array.array[int]]:
     """(record offsets, name offsets): entry i describes type id i + 1."""
+    native = "<" if sys.byteorder == "little" else ">"
+    if hdr.byte_order == native and hdr.types_start % 4 == 0 and hdr.type_len % 4 == 0:
+        return _walk_words(data, hdr)
+    return _walk_struct(data, hdr)
+
+
+def _walk_words(data: bytes, hdr: Header) -> tuple[array.array[int], array.array[int]]:
+    """The fast walk: records are 4-byte aligned, so index a uint32 view of the data
+    directly (about twice as fast as struct.unpack_from per record)."""
+    start, end = hdr.types_start // 4, (hdr.types_start + hdr.type_len) // 4
+    fixed, per = _FIXED_W, _PER_W
+    idx: list[int] = []
+    add = idx.append
+    i = start
+    with memoryview(data) as mv, mv[: len(data) // 4 * 4].cast("I") as words:
+        try:
+            while i < end:
+                info = words[i + 1]
+                kind = info >> 24 & 0x1F
+                step = fixed[kind]
+                if not step:
+                    raise BtfError(f"corrupt BTF: type id {len(idx) + 1} has unknown kind {kind}")
+                add(i)
+                i += step + per[kind] * (info & 0xFFFF)
+        except IndexError:
+            raise BtfError(f"corrupt BTF: type id {len(idx) + 1} is truncated") from None
+        if i != end:
+            raise BtfError(f"corrupt BTF: type id {len(idx)} runs past the type section")
+        # One C-level gather for the name column instead of a second Python loop.
+        name_offs = (
+            [words[idx[0]]]
+            if len(idx) == 1
+            else list(operator.itemgetter(*idx)(words))
+            if idx
+            else []
+        )
+    return array.array("I", [j << 2 for j in idx]), array.array("I", name_offs)
+
+
+def _walk_struct(data: bytes, hdr: Header) -> tuple[array.array[int], array.array[int]]:
+    """The general walk (any byte order or alignment)."""
     offs: array.array[int] = array.array("I")
     names: array.array[int] = array.array("I")
     pos, end = hdr.types_start, hdr.types_start + hdr.type_len
