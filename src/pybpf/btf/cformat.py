@@ -149,6 +149,7 @@ class _Layout:
         self.last_cacheline = 0
 
     def composite(self, t: Composite, base_bits: int, indent: int) -> None:
+        """Emit the members of ``t``, which starts ``base_bits`` into the outermost struct."""
         if indent > _MAX_DEPTH:
             raise BtfError(f"corrupt BTF: type {t.id} nests too deeply")
         prev_end_bits = base_bits
