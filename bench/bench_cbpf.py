@@ -79,7 +79,8 @@ def main() -> int:
         )
         print("|---|---:|---:|---:|---:|---:|")
         for e, a, c, b, n1, n2 in rows:
-            print(f"| `{e}` | {a:.2f} | {c:.0f} | {b:.0f} | {n1} | {n2:.0f} |")
+            cell = e.replace("|", "\\|")
+            print(f"| `{cell}` | {a:.2f} | {c:.0f} | {b:.0f} | {n1} | {n2:.0f} |")
         print(
             f"\ninterpreter: {pps:,.0f} packets/s (`host 1.2.3.4 and (tcp port 80 or udp port 53)`,"
             " 2000 mixed packets)"
