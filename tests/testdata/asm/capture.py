@@ -28,6 +28,7 @@ from pybpf.asm.hexio import format_hex_words  # noqa: E402
 from pybpf.asm.insn import decode  # noqa: E402
 
 BPFTRACE = "tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); @t[tid] = nsecs; }"
+NAME = "sys_enter_getpp"  # the kernel keeps 15 characters of the probe name
 
 
 def save(name: str, xlated: bytes, text: str, calls: dict[int, str]) -> None:
@@ -41,12 +42,14 @@ def capture_bpftrace() -> None:
     before = set(_prog_ids())
     proc = subprocess.Popen(["bpftrace", "-e", BPFTRACE], stdout=subprocess.DEVNULL)
     try:
-        new: list[int] = []
-        for _ in range(100):
+        for _ in range(150):
             time.sleep(0.2)
-            new = sorted(set(_prog_ids()) - before)
+            # Other programs come and go on a busy machine: take bpftrace's by its name.
+            new = [pid for pid, name in _prog_ids().items() if pid not in before and name == NAME]
             if new:
                 break
+        else:
+            raise SystemExit("bpftrace did not load its program")
         pid = str(new[-1])
         text = subprocess.run(
             ["bpftool", "prog", "dump", "xlated", "id", pid],
@@ -70,9 +73,9 @@ def capture_bpftrace() -> None:
     save("bpftrace_count", xlated, text, calls)
 
 
-def _prog_ids() -> list[int]:
+def _prog_ids() -> dict[int, str]:
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True).stdout
-    return [p["id"] for p in json.loads(out or "[]")]
+    return {p["id"]: p.get("name", "") for p in json.loads(out or "[]")}
 
 
 def main() -> None:
