@@ -148,3 +148,4 @@ def test_xlated_style_reports_unknown_atomic_as_bug() -> None:
     from pybpf.asm.fmt import format_xlated
 
     assert format_xlated([Insn(0xDB, 10, 1, -8, 0x11)]) == "   0: (db) BUG_db\n"
+    assert format_xlated([Insn(0x99, 1, 2)]) == "   0: (99) BUG_ldx_99\n"  # no s64 load

@@ -59,7 +59,7 @@ def _body(rec: Record, xlated: bool, resolve_call: CallResolver | None) -> str:
         # per-CPU address move "mov r0, r0" with off -1 as "r0 = r0"): do the same.
         lenient = _lenient(rec)
         if lenient is None or lenient.form is None:
-            return f"BUG_{insn.opcode:02x}"
+            return _bug(insn)
         form = lenient.form
     r = "w" if insn.opcode & 0x07 in (Class.ALU, Class.JMP32) else "r"
     d, s = insn.dst, insn.src
@@ -92,6 +92,12 @@ def _body(rec: Record, xlated: bool, resolve_call: CallResolver | None) -> str:
     if form == Form.ATOMIC:
         return _atomic(insn)
     return _jump(insn, form, r, xlated, resolve_call)
+
+
+def _bug(insn: Insn) -> str:
+    """The kernel printer's text for an opcode it does not know, by class."""
+    where = {Class.LD: "ld_", Class.LDX: "ldx_", Class.ST: "st_"}.get(Class(insn.opcode & 7), "")
+    return f"BUG_{where}{insn.opcode:02x}"
 
 
 def _lenient(rec: Record) -> Record | None:
@@ -194,7 +200,7 @@ def format_xlated_line(rec: Record, resolve_call: CallResolver | None = None) ->
     except (KeyError, ValueError):
         # An invalid field the lenient reading kept (an unknown atomic op, say): the
         # kernel's printer says BUG too.
-        body = f"BUG_{rec.insn.opcode:02x}"
+        body = _bug(rec.insn)
     return f"{rec.index:4d}: ({rec.insn.opcode:02x}) {body}"
 
 
