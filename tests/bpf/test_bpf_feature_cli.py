@@ -85,3 +85,20 @@ def test_render_from_data() -> None:
     doc = json.loads(render_json(results))
     assert doc["attach"]["iter"] == {"supported": True}
     assert doc["program_types"]["ext"] == {"supported": None, "reason": "needs a target"}
+
+
+@pytest.mark.kernel
+def test_feature_without_privilege_says_so() -> None:
+    code = (
+        "import os\n"
+        "from pybpf.cli.pybpf import main\n"
+        "import pybpf.cli.cmd_feature, pybpf.bpf.errs, pybpf.attach.features\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "raise SystemExit(main(['feature']))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert p.stderr.strip() == (
+        "pybpf: ERROR: probing the kernel loads BPF programs: run as root, "
+        "or with CAP_BPF and CAP_PERFMON"
+    )

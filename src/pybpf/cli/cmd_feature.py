@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pybpf.bpf.features import Probe
-from pybpf.errors import UsageError
+from pybpf.errors import PrivilegeError, UsageError
 
 HELP = "show which program types, map types, attach kinds and helpers this kernel supports"
 
@@ -90,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
     for g in groups:
         if g not in GROUPS:
             raise UsageError(f"unknown group '{g}' (choose from {', '.join(GROUPS)})")
+    from pybpf.bpf.errs import has_bpf_privilege
+
+    if not has_bpf_privilege():
+        # Every probe would fail with EPERM and read as "no": say what is really wrong.
+        raise PrivilegeError(
+            "probing the kernel loads BPF programs: run as root, or with CAP_BPF and CAP_PERFMON"
+        )
     start = time.perf_counter()
     results = collect(groups)
     elapsed = time.perf_counter() - start
