@@ -8,13 +8,14 @@ locked-down kernels; BTF and kallsyms answer those questions instead.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pybpf.errors import KernelError, NotSupportedError, PybpfError
+from pybpf.errors import KernelError, NotSupportedError, PrivilegeError, PybpfError
 
 _CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 _root: Path | None = None
@@ -28,7 +29,8 @@ class TracepointNotFoundError(PybpfError, LookupError):
 
 def _is_tracefs(path: Path) -> bool:
     # An unmounted mount point is an empty directory: "events" is the tell.
-    return (path / "events").is_dir()
+    # os.path.isdir, not Path.is_dir: the latter raises PermissionError for non-root.
+    return os.path.isdir(path / "events")
 
 
 def _mounted_elsewhere() -> Path | None:
@@ -79,8 +81,10 @@ def root() -> Path:
         _root = found
         return found
     target = _CANDIDATES[0]
-    if not target.is_dir():
+    if not os.path.isdir(target):
         raise NotSupportedError("tracefs", f"{target} does not exist")
+    if os.path.ismount(target) and not os.access(target, os.R_OK | os.X_OK):
+        raise PrivilegeError(f"tracefs at {target}: permission denied (run as root)", errno.EACCES)
     if os.geteuid() != 0:
         raise NotSupportedError("tracefs", f"not mounted at {target}; mounting it needs root")
     reason = _mount(target)

@@ -117,3 +117,25 @@ def test_parse_synthetic() -> None:
     assert fmt.print_fmt == '"x=%d", REC->x'
     assert fmt.size == 40
     assert [f.name for f in fmt.own_fields] == ["args", "blob", "lengths", "name", "p"]
+
+
+def test_unprivileged_gets_one_clear_error(troot: str) -> None:
+    """As 'nobody', tracefs is mounted but unreadable: a PrivilegeError, not a mount attempt."""
+    import subprocess
+    import sys
+
+    code = (
+        "from pybpf import tracefs\n"
+        "from pybpf.errors import PybpfError\n"
+        "try:\n"
+        "    tracefs.root()\n"
+        "except PybpfError as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    p = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
+        capture_output=True, text=True, env={"PYTHONPATH": str(Path(tracefs.__file__).parents[1])},
+    )  # fmt: skip
+    assert p.stdout.startswith(
+        "PrivilegeError tracefs at /sys/kernel/tracing: permission denied"
+    ), p.stdout + p.stderr
