@@ -76,3 +76,11 @@ def test_corrupt_btf_file(tmp_path: Path) -> None:
         p.stderr
         == f"pybpf: ERROR: {bad}: corrupt BTF: header lengths run past the end of the data\n"
     )
+
+
+def test_small_kernel_structs_golden() -> None:
+    """Long-stable kernel types (checked by eye against bpftool's C dump when written)."""
+    args = (DATA / "kernel_small.args").read_text().splitlines()
+    p = run("dump", *args)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (DATA / "kernel_small.c.golden").read_text()
