@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -176,3 +177,29 @@ def test_symbolizer_subprocess_main_binary() -> None:
         assert res is not None and (res.symbol, res.offset) == ("Py_BytesMain", 1)
     finally:
         child.communicate(b"")
+
+
+def test_symbolizer_deleted_library(tmp_path: Path) -> None:
+    """A library deleted while mapped (an upgrade in place) still symbolises."""
+    lib = tmp_path / "libuuidcopy.so"
+    lib.write_bytes(Path(elf.resolve_library("libuuid.so.1")).read_bytes())
+    code = (
+        "import ctypes, sys\n"
+        f"lib = ctypes.CDLL({str(lib)!r})\n"
+        "print(ctypes.cast(lib.uuid_generate, ctypes.c_void_p).value, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        addr = int(child.stdout.readline())
+        lib.unlink()
+        s = elf.Symbolizer(child.pid)
+        m = s.mapping(addr)
+        assert m is not None and m.path.endswith(" (deleted)")
+        res = s.symbolize(addr + 4)
+        assert res == elf.Resolved(str(lib), "uuid_generate", 4)
+    finally:
+        child.communicate("")

@@ -28,6 +28,11 @@ class MapEntry:
         """True when the mapping comes from a file (not anonymous, stack, vdso...)."""
         return self.inode != 0 and self.path.startswith("/")
 
+    @property
+    def module(self) -> str:
+        """The file's path without the kernel's " (deleted)" mark."""
+        return self.path.removesuffix(" (deleted)")
+
 
 def parse_maps(text: str) -> list[MapEntry]:
     """Parse the text of a /proc/PID/maps file."""
@@ -74,10 +79,14 @@ _tables: dict[tuple[str, int, str | None], SymbolTable | None] = {}
 
 
 def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
-    # Through /proc/PID/root so that processes in other mount namespaces resolve too.
-    path = f"/proc/{pid}/root{m.path}"
-    if not os.path.exists(path):
-        path = m.path
+    if m.path.endswith(" (deleted)"):
+        # Replaced on disk (an upgrade) while mapped: the kernel still serves the old file.
+        path = f"/proc/{pid}/map_files/{m.start:x}-{m.end:x}"
+    else:
+        # Through /proc/PID/root so that processes in other mount namespaces resolve too.
+        path = f"/proc/{pid}/root{m.path}"
+        if not os.path.exists(path):
+            path = m.path
     try:
         with ElfFile(path) as elf:
             key = (m.dev, m.inode, elf.build_id)
@@ -123,15 +132,15 @@ class Symbolizer:
             self._per_path[key] = _table_for(self.pid, m)
         tab = self._per_path[key]
         if tab is None:
-            return Resolved(m.path, None, file_off)
+            return Resolved(m.module, None, file_off)
         try:
             vaddr = tab.offset_to_vaddr(file_off)
         except ElfError:
-            return Resolved(m.path, None, file_off)
+            return Resolved(m.module, None, file_off)
         hit = tab.lookup(vaddr)
         if hit is None:
-            return Resolved(m.path, None, file_off)
-        return Resolved(m.path, hit[0].name, hit[1])
+            return Resolved(m.module, None, file_off)
+        return Resolved(m.module, hit[0].name, hit[1])
 
 
 __all__ = ["MapEntry", "Resolved", "Symbolizer", "parse_maps", "read_maps"]
