@@ -143,23 +143,23 @@ def build_lhist(data: LhistData) -> Histogram:
     return hist
 
 
-def _key_sort_key(key: Primitive) -> tuple[object, ...]:
+def _key_part(item: Primitive) -> tuple[int, int | bytes] | None:
+    # Tagged so that keys of different kinds still compare (a map has one key type,
+    # but a bad caller must not get a TypeError).
+    if isinstance(item, int):
+        return (0, wrap(int(item), int_bits(item), True))
+    if isinstance(item, str):
+        return (1, str_bytes(item))
+    return None
+
+
+def _key_sort_key(key: Primitive) -> tuple[tuple[int, int | bytes], ...]:
     """How bpftrace orders keys of maps sorted by key."""
-    if isinstance(key, bool):
-        return (int(key),)
-    if isinstance(key, int):
-        return (wrap(key, int_bits(key), True),)
-    if isinstance(key, str):
-        return (str_bytes(key),)
     if isinstance(key, Tuple):
-        parts: list[object] = []
-        for item in key.items:
-            if isinstance(item, int) and not isinstance(item, bool):
-                parts.append(wrap(item, int_bits(item), True))
-            elif isinstance(item, str):
-                parts.append(str_bytes(item))
-        return tuple(parts)
-    return ()
+        parts = (_key_part(item) for item in key.items)
+        return tuple(p for p in parts if p is not None)
+    part = _key_part(key)
+    return (part,) if part is not None else ()
 
 
 def _scalar_int(value: MapValue) -> int:
