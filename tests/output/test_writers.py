@@ -169,3 +169,13 @@ def test_make_writer() -> None:
         assert "xml" in str(e)
     else:
         raise AssertionError("unknown format accepted")
+
+
+def test_plain_python_containers_are_tolerated() -> None:
+    # The runtime may hand over bytes for buffers and lists for arrays.
+    assert format_primitive(b"a\x00") == "a\\x00"
+    assert format_primitive([1, 2]) == "[1,2]"
+    assert format_primitive((1, "x")) == "(1, x)"
+    assert json_value(b"a") == "[97]"
+    assert json_value([1, (2, "y")]) == '[1,[2,"y"]]'
+    assert format_primitive(complex(1, 2)) == "(1+2j)"  # type: ignore[arg-type]  # never raises

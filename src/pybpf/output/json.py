@@ -85,11 +85,16 @@ def json_value(value: Primitive) -> str:
         return f"{value:f}"
     if isinstance(value, str):
         return json_string(value)
-    if isinstance(value, Buffer):
-        signed = (b - 256 if b >= 0x80 else b for b in value.data)
+    if isinstance(value, Buffer | bytes | bytearray):
+        data = value.data if isinstance(value, Buffer) else bytes(value)
+        signed = (b - 256 if b >= 0x80 else b for b in data)
         return "[" + ",".join(str(b) for b in signed) + "]"
     if isinstance(value, Symbolic):
         return json_int(value.numeric)
+    if isinstance(value, tuple):
+        return json_value(Tuple(value))
+    if isinstance(value, list):
+        return json_value(Array(tuple(value)))
     if isinstance(value, Tuple):
         if value.names is not None:
             return _object(
@@ -102,7 +107,7 @@ def json_value(value: Primitive) -> str:
         return "[" + ",".join(json_value(v) for v in value.items) + "]"
     if isinstance(value, Duration):
         return json_string(format_duration(value.nanoseconds))
-    raise TypeError(f"not a printable value: {value!r}")
+    return json_string(str(value))  # not a bpftrace value; show something rather than fail
 
 
 def _one_less(label: Label) -> str:

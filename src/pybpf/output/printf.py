@@ -230,8 +230,9 @@ def apply_spec(spec: FormatSpec, value: Primitive) -> str:
     """Render one argument under one conversion."""
     conv = spec.conversion
     if conv in ("r", "rx", "rh"):
-        if isinstance(value, Buffer):
-            text = format_buffer(value.data, keep_ascii=conv == "r", escape_hex=conv != "rh")
+        if isinstance(value, Buffer | bytes | bytearray):
+            data = value.data if isinstance(value, Buffer) else bytes(value)
+            text = format_buffer(data, keep_ascii=conv == "r", escape_hex=conv != "rh")
             return _pad(text, spec)
         return _format_text(spec, value)
     if conv == "s":

@@ -39,11 +39,11 @@ def primitive_pieces(value: Primitive) -> tuple[str, str]:
     The first piece is what one ``<<`` writes (all of a scalar, the opening bracket of a
     composite); printf's width pads only that piece.
     """
-    if isinstance(value, Tuple):
+    if isinstance(value, Tuple | tuple):
         return "(", format_primitive(value)[1:]
     if isinstance(value, Record) and value.fields:
         return "{ ", format_primitive(value)[2:]
-    if isinstance(value, Array):
+    if isinstance(value, Array | list):
         return "[", format_primitive(value)[1:]
     return format_primitive(value), ""
 
@@ -60,10 +60,14 @@ def format_primitive(value: Primitive) -> str:
         return _format_float(value)
     if isinstance(value, str):
         return value
-    if isinstance(value, Buffer):
-        return format_buffer(value.data)
+    if isinstance(value, Buffer | bytes | bytearray):
+        return format_buffer(value.data if isinstance(value, Buffer) else bytes(value))
     if isinstance(value, Symbolic):
         return value.symbol
+    if isinstance(value, tuple):
+        return format_primitive(Tuple(value))
+    if isinstance(value, list):
+        return format_primitive(Array(tuple(value)))
     if isinstance(value, Tuple):
         if value.names is not None:
             inner = ", ".join(
@@ -82,7 +86,7 @@ def format_primitive(value: Primitive) -> str:
         return "[" + ",".join(format_primitive(v) for v in value.items) + "]"
     if isinstance(value, Duration):
         return format_duration(value.nanoseconds)
-    raise TypeError(f"not a printable value: {value!r}")
+    return str(value)  # not a bpftrace value; show something rather than fail
 
 
 def _f32(x: float) -> float:

@@ -9,8 +9,8 @@ Primitives (valid as map keys, map values, printf arguments, ``print()`` argumen
   width and signedness (``Int(5, bits=32, signed=False)``); it *is* an ``int``.
 * ``bool`` -- prints ``true``/``false``.
 * ``str`` -- strings (already cut at the NUL; use :func:`decode_cstr` on raw bytes).
-* :class:`Buffer` -- ``buf()`` results; text renders printable bytes as themselves and
-  the rest as ``\\xNN``.
+* :class:`Buffer` (or plain ``bytes``) -- ``buf()`` results; text renders printable bytes
+  as themselves and the rest as ``\\xNN``.
 * :class:`Tuple`, :class:`Record`, :class:`Array` -- composite values.
 * :class:`Symbolic` -- a number shown as text (pointers ``0x...``, enum names, hist
   labels); JSON shows the number.
