@@ -8,7 +8,6 @@ that both branches of most tests get exercised; random bytes and truncations cov
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import random
 import struct
 
@@ -335,13 +334,16 @@ def bias(pkt: bytes, prog: list[I.CInsn], rng: random.Random) -> bytes:
     reach deep into the filter instead of failing its first test.
     """
     buf = bytearray(pkt)
-    for a, b in itertools.pairwise(prog):
+    for i, a in enumerate(prog[:-1]):
         if I.bpf_class(a.code) != I.LD or I.bpf_mode(a.code) not in (I.ABS, I.IND):
             continue
+        b = prog[i + 1]
+        if b.code == I.ALU | I.AND | I.K and i + 2 < len(prog):
+            b = prog[i + 2]  # ``ld; and #m; jeq #v``: v already has only m's bits
         if I.bpf_class(b.code) != I.JMP or I.bpf_src(b.code) != I.K or rng.random() < 0.3:
             continue
         size = {I.W: 4, I.H: 2, I.B: 1}[I.bpf_size(a.code)]
-        off = a.k + (20 + 14 if I.bpf_mode(a.code) == I.IND else 0)
+        off = a.k + (20 if I.bpf_mode(a.code) == I.IND else 0)
         if off + size > 1500:
             continue
         if len(buf) < off + size:

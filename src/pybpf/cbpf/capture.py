@@ -3,12 +3,18 @@
 The socket is opened with protocol 0 (it receives nothing), the filter is attached, and
 only then is it bound to ETH_P_ALL, so no unfiltered packet is ever queued. On loopback
 every packet passes twice (out and back in); like libpcap we keep only the incoming copy.
+
+Linux hands packet sockets frames whose outermost VLAN tag has been moved to metadata;
+filters for live capture are therefore compiled with ``live=True`` (the tag is tested with
+ancillary loads), and, like libpcap, the tag is put back into the captured bytes from the
+PACKET_AUXDATA control message so that files and summaries show it.
 """
 
 from __future__ import annotations
 
 import select
 import socket
+import struct
 import time
 from collections.abc import Iterator, Sequence
 
@@ -20,6 +26,23 @@ from pybpf.errors import KernelError, PrivilegeError, UsageError, errno_message
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 ARPHRD_LOOPBACK = 772
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+_AUX = struct.Struct("=IIIHHHH")
+
+
+def _reinsert_vlan(data: bytes, anc: list[tuple[int, int, bytes]]) -> bytes:
+    """Put the VLAN tag the kernel moved to metadata back after the MAC addresses."""
+    for level, kind, payload in anc:
+        if level != SOL_PACKET or kind != PACKET_AUXDATA or len(payload) < _AUX.size:
+            continue
+        status, _, _, _, _, tci, tpid = _AUX.unpack_from(payload)
+        if status & TP_STATUS_VLAN_VALID and len(data) >= 12:
+            tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
+            return data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+    return data
 
 
 class Capture:
@@ -34,6 +57,7 @@ class Capture:
             raise PrivilegeError("open packet socket: permission denied (run as root)") from None
         try:
             attach_filter(self.sock, I.encode(program))
+            self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             self.sock.bind((iface, ETH_P_ALL))
         except OSError as e:
             self.sock.close()
@@ -52,9 +76,10 @@ class Capture:
             ready, _, _ = select.select([self.sock], [], [], timeout)
             if not ready:
                 continue
-            data, addr = self.sock.recvfrom(self.snaplen + 4)
+            data, anc, _flags, addr = self.sock.recvmsg(self.snaplen + 4, 64)
             if addr[2] == PACKET_OUTGOING and addr[3] == ARPHRD_LOOPBACK:
                 continue
+            data = _reinsert_vlan(data, anc)
             yield Record(time.time(), data[: self.snaplen], len(data))
 
     def close(self) -> None:

@@ -14,12 +14,16 @@ DEFAULT_SNAPLEN = 262144
 
 
 def build_blocks(
-    expr: str, linktype: int = names.DLT_EN10MB, snaplen: int = DEFAULT_SNAPLEN, netmask: int = 0
+    expr: str,
+    linktype: int = names.DLT_EN10MB,
+    snaplen: int = DEFAULT_SNAPLEN,
+    netmask: int = 0,
+    live: bool = False,
 ) -> Block:
     """The unoptimised block graph for ``expr`` (the root block)."""
     try:
         node = parse(expr)
-        cg = CodeGen(linktype, snaplen, netmask)
+        cg = CodeGen(linktype, snaplen, netmask, live)
         if node is None:
             return new_block(I.RET | I.K, snaplen)
         p = cg.gen(node)
@@ -41,9 +45,14 @@ def compile_filter(
     optimize: bool = True,
     snaplen: int = DEFAULT_SNAPLEN,
     netmask: int = 0,
+    live: bool = False,
 ) -> list[I.CInsn]:
-    """Compile ``expr`` for ``linktype``; raises :class:`FilterError` with libpcap's message."""
-    root = build_blocks(expr, linktype, snaplen, netmask)
+    """Compile ``expr`` for ``linktype``; raises :class:`FilterError` with libpcap's message.
+
+    ``live`` compiles for a Linux packet socket, where the outermost VLAN tag has been moved
+    from the packet data into metadata (tcpdump's listings are of the default, a file).
+    """
+    root = build_blocks(expr, linktype, snaplen, netmask, live)
     if optimize:
         from pybpf.cbpf.optimize import optimize as run_optimizer
 

@@ -38,8 +38,9 @@ _ABBREV_LINK = {
 class AddrGen:
     """Compiler state (offsets, registers) and the address/protocol generators."""
 
-    def __init__(self, linktype: int, snaplen: int, netmask: int) -> None:
+    def __init__(self, linktype: int, snaplen: int, netmask: int, live: bool = False) -> None:
         self.linktype = linktype
+        self.live = live
         self.snaplen = snaplen
         self.netmask = netmask
         self.regused = [False] * I.MEMWORDS

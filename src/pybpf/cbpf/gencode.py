@@ -101,6 +101,8 @@ class CodeGen(AddrGen):
             raise FilterError(f"no VLAN support for {names.dlt_description(self.linktype)}")
         if num > 4095:
             raise FilterError(f"VLAN tag {num} greater than maximum 4095")
+        if self.live and self.vlan_depth == 0:
+            return self.gen_vlan_metadata(num)
         b0 = self.gen_linktype(names.ETHERTYPE_8021Q)
         b1 = self.gen_linktype(names.ETHERTYPE_8021AD)
         gen_or(b0, b1)
@@ -115,6 +117,20 @@ class CodeGen(AddrGen):
         self.off_linkpl += 4
         assert self.off_linktype is not None
         self.off_linktype += 4
+        self.vlan_depth += 1
+        return b0
+
+    def gen_vlan_metadata(self, num: int) -> Block:
+        """The outermost tag of a live capture: Linux moves it out of the packet data into
+        metadata, which the filter reads with ancillary loads (offsets do not move)."""
+        ad = I.SKF_AD_OFF & I.U32
+        s = [Stmt(I.LD | I.B | I.ABS, ad + I.SKF_AD_VLAN_TAG_PRESENT)]
+        b0 = new_block(I.JMP | I.JEQ | I.K, 1, s)
+        if num >= 0:
+            s = [Stmt(I.LD | I.B | I.ABS, ad + I.SKF_AD_VLAN_TAG), Stmt(I.ALU | I.AND | I.K, 0xFFF)]
+            b1 = new_block(I.JMP | I.JEQ | I.K, num, s)
+            gen_and(b0, b1)
+            b0 = b1
         self.vlan_depth += 1
         return b0
 

@@ -40,6 +40,11 @@ RET_A = 0x10
 TAX, TXA = 0x00, 0x80
 # Linux's ancillary-data loads live at negative offsets from SKF_AD_OFF.
 SKF_AD_OFF = -0x1000
+SKF_AD_VLAN_TAG = 44
+SKF_AD_VLAN_TAG_PRESENT = 48
+# How bpf_image names Linux ancillary-data loads (offsets from SKF_AD_OFF).
+ANCILLARY = {0: "proto", 4: "type", 8: "ifidx", 12: "nla", 16: "nlan", 20: "mark", 24: "queue",
+             28: "hatype", 32: "rxhash", 36: "cpu", 44: "vlan_tci", 48: "vlanp", 56: "rand"}  # fmt: skip
 MEMWORDS = 16
 
 U32 = 0xFFFF_FFFF
@@ -120,6 +125,9 @@ def _op_operand(ins: CInsn, n: int) -> tuple[str, str]:
         mode = bpf_mode(code)
         name = _SIZE_NAMES.get(bpf_size(code), "ld")
         if mode == ABS:
+            off = _s32(k) - SKF_AD_OFF
+            if _s32(k) < 0 and off in ANCILLARY:
+                return name, f"[{ANCILLARY[off]}]"
             return name, f"[{_s32(k)}]"
         if mode == IND:
             return name, f"[x + {_s32(k)}]"
@@ -227,7 +235,11 @@ def _parse_one(op: str, arg: str, n: int, jt: int, jf: int) -> CInsn:
             return CInsn(LD | MEM, 0, 0, int(arg[2:-1]))
         if arg.startswith("[x + "):
             return CInsn(LD | IND | size, 0, 0, int(arg[5:-1]) & U32)
-        return CInsn(LD | ABS | size, 0, 0, int(arg[1:-1]) & U32)
+        inner = arg[1:-1]
+        names = {v: k for k, v in ANCILLARY.items()}
+        if inner in names:
+            return CInsn(LD | ABS | size, 0, 0, (SKF_AD_OFF + names[inner]) & U32)
+        return CInsn(LD | ABS | size, 0, 0, int(inner) & U32)
     if op == "ldx":
         if arg.startswith("M["):
             return CInsn(LDX | MEM, 0, 0, int(arg[2:-1]))

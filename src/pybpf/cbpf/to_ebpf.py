@@ -130,6 +130,10 @@ def _load(e: _Emitter, ins: I.CInsn, dst: int) -> None:
     mode = I.bpf_mode(ins.code)
     nbytes, size = _SIZE[I.bpf_size(ins.code)] if mode != I.MSH else (1, Size.B)
     k = ins.k & I.U32
+    if mode == I.ABS and k >= I.SKF_AD_OFF & I.U32:
+        # Linux ancillary data (VLAN metadata...): there is none in XDP or the VM.
+        e.add(_alu32(AluOp.MOV, dst, imm=0))
+        return
     if k > _MAX_OFF:
         e.goto("reject")
         return

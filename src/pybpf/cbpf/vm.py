@@ -7,12 +7,14 @@ The result is the number of bytes to keep: 0 rejects the packet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pybpf.cbpf import insn as I
 from pybpf.errors import PybpfError
 
 U32 = I.U32
+_AD_BASE = I.SKF_AD_OFF & U32
+_AD_LOW = _AD_BASE
 
 
 class CbpfRuntimeError(PybpfError):
@@ -49,16 +51,27 @@ def alu(op: int, a: int, v: int) -> int | None:
 _SIZES = {I.W: 4, I.H: 2, I.B: 1}
 
 
-def run(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> int:
+def run(
+    prog: Sequence[I.CInsn],
+    pkt: bytes,
+    wirelen: int | None = None,
+    meta: Mapping[int, int] | None = None,
+) -> int:
     """Run ``prog`` on ``pkt``; returns the accepted length (0 = reject).
 
     ``wirelen`` is what ``len`` loads (the packet's length on the wire); it defaults to
-    ``len(pkt)``.
+    ``len(pkt)``. ``meta`` holds what Linux's ancillary loads return, by offset from
+    SKF_AD_OFF (e.g. ``{SKF_AD_VLAN_TAG_PRESENT: 1, SKF_AD_VLAN_TAG: 10}``); absent is 0.
     """
-    return run_traced(prog, pkt, wirelen)[0]
+    return run_traced(prog, pkt, wirelen, meta)[0]
 
 
-def run_traced(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) -> tuple[int, bool]:
+def run_traced(
+    prog: Sequence[I.CInsn],
+    pkt: bytes,
+    wirelen: int | None = None,
+    meta: Mapping[int, int] | None = None,
+) -> tuple[int, bool]:
     """Like :func:`run`, also saying whether the run ended on a load past the packet's end.
 
     That matters when comparing programs: libpcap's optimiser drops loads whose value it
@@ -90,6 +103,8 @@ def run_traced(prog: Sequence[I.CInsn], pkt: bytes, wirelen: int | None = None) 
                 if k >= n:
                     return 0, True
                 val = (pkt[k] & 0xF) << 2
+            elif mode == I.ABS and k >= _AD_LOW:
+                val = (meta or {}).get(k - _AD_BASE, 0) & U32
             else:
                 size = _SIZES.get(code & 0x18, 4)
                 off = k if mode == I.ABS else (x + k) & U32
