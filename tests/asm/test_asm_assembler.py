@@ -239,7 +239,7 @@ TOKENS = [*_WORDS.split(), "\n"]
 
 
 @given(st.lists(st.sampled_from(TOKENS), max_size=14))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_no_traceback_ever(tokens: list[str]) -> None:
     text = " ".join(tokens)
     for dialect in ("auto", "rfmt", "c"):

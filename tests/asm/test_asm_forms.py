@@ -15,27 +15,28 @@ from pybpf.asm.opcodes import AluOp, AtomicOp, JmpOp, Size
 
 
 @given(any_insn)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_every_form_is_valid_and_round_trips_bytes(insn: Insn) -> None:
     assert is_valid(insn)
     assert decode(encode([insn])) == [insn]
 
 
 @given(st.lists(any_insn, min_size=1, max_size=12))
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_rfmt_text_reassembles_to_same_bytes(prog: list[Insn]) -> None:
     assert encode(assemble(format_rfmt(prog), "rfmt")) == encode(prog)
     assert encode(assemble(format_rfmt(prog, labels=True), "rfmt")) == encode(prog)
 
 
 @given(st.lists(any_insn, min_size=1, max_size=12))
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_c_text_reassembles_to_same_bytes(prog: list[Insn]) -> None:
     assert encode(assemble(format_c(prog), "c")) == encode(prog)
     assert encode(assemble(format_c(prog, labels=True), "c")) == encode(prog)
 
 
 @given(st.lists(st.integers(-3, 3), min_size=1, max_size=8), st.integers(0, 7))
+@settings(deadline=None)
 def test_labelled_listing_round_trips_in_range_jumps(offsets: list[int], lddw_at: int) -> None:
     # Jumps and calls that land inside the program get labels; all must re-assemble.
     prog: list[Insn] = []
@@ -57,7 +58,7 @@ def test_labelled_listing_names_targets() -> None:
 
 
 @given(st.binary(min_size=8, max_size=64).filter(lambda r: len(r) % 8 == 0))
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_arbitrary_bytes_round_trip_through_text(raw: bytes) -> None:
     # Invalid encodings come out as .raw words, so any decodable program round-trips.
     # (decode keeps only the imm of lddw's second slot, so compare with its re-encoding.)
@@ -134,7 +135,7 @@ def test_invalid_record_explains_and_prints_raw_words() -> None:
 
 
 @given(st.binary(min_size=8, max_size=8))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_xlated_style_prints_any_slot(raw: bytes) -> None:
     from pybpf.asm.fmt import format_xlated
 

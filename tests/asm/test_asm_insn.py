@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pybpf.asm import LDDW, DecodeError, Insn, decode, encode
@@ -44,12 +44,14 @@ def test_length_not_multiple_of_8() -> None:
     st.integers(-(2**15), 2**15 - 1),
     st.integers(-(2**31), 2**31 - 1),
 )
+@settings(deadline=None)
 def test_round_trip_one_slot(op: int, dst: int, src: int, off: int, imm: int) -> None:
     insn = Insn(op, dst, src, off, imm)
     assert decode(insn.encode()) == [insn]
 
 
 @given(st.integers(0, 2**64 - 1), st.integers(0, 6))
+@settings(deadline=None)
 def test_round_trip_lddw(imm: int, src: int) -> None:
     insn = Insn(LDDW, 2, src, 0, imm)
     assert decode(encode([insn, Insn(0x95)])) == [insn, Insn(0x95)]
