@@ -217,6 +217,10 @@ class Session:
             self.child = subprocess.Popen(self.opts.command, shell=True)
         self._loop()
         self._detach()
+        # Events still queued after exit() or a signal are dropped, like bpftrace; END's own
+        # events are then handled normally.
+        self._drain(discard=True)
+        self.ring_open = False
         self._run_special("END")
         self._drain()
         self.writer.end()
@@ -264,16 +268,16 @@ class Session:
             if self.child is not None and self.child.poll() is not None:
                 self.stop = True
 
-    def _drain(self) -> None:
+    def _drain(self, discard: bool = False) -> None:
         if self.ring is not None:
-            self.ring.consume(self._on_record)
+            self.ring.consume((lambda rec: None) if discard else self._on_record)
 
     def _on_record(self, rec: memoryview) -> None:
         spec, vals = self.script.events.decode(rec)
         kind = spec.kind
         w = self.writer
-        if self.stop and kind is not EventKind.EXIT and self._exited:
-            return
+        if self._exited and kind is not EventKind.EXIT and self.ring_open:
+            return  # after exit(), the rest of the queue is not processed
         if kind is EventKind.PRINTF:
             w.printf(str(spec.info["fmt"]), vals)
         elif kind is EventKind.EXIT:
@@ -305,6 +309,8 @@ class Session:
                 print(f"cat: {path}: {e.strerror}", file=sys.stderr)
 
     _exited = False
+    #: False once the run loop is over (END's events are processed even after exit()).
+    ring_open = True
 
     def _print_one(self, name: str, top: int = 0, div: int = 0) -> None:
         from pybpf.runtime.mapread import read_map
@@ -313,9 +319,18 @@ class Session:
         self.writer.print_map(read_map(d, self.maps[name]), top, div)
 
     def _clear(self, name: str, zero: bool) -> None:
+        """``clear(@m)`` deletes every key; ``zero(@m)`` keeps the keys with zero values."""
         m = self.maps[name]
+        d = self.script.maps[name]
         for k in list(m.keys()):
-            m.delete(k)
+            if not zero:
+                m.delete(k)
+            elif d.per_cpu:
+                from pybpf.bpf.cpus import num_possible_cpus
+
+                m.update(k, [b"\0" * d.value_size] * num_possible_cpus())
+            else:
+                m.update(k, b"\0" * d.value_size)
 
     def _print_maps(self) -> None:
         from pybpf.runtime.mapread import read_map

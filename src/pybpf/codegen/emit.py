@@ -194,7 +194,9 @@ class Emitter:
 
     # -- finishing ----------------------------------------------------------------------------
     def finish(self) -> Code:
-        """Resolve labels and return the program."""
+        """Resolve labels and return the program (unreachable code removed: the verifier
+        rejects it, and ``exit()``/``return`` leave dead code behind them)."""
+        self._items = self._reachable()
         items = self._drop_trivial_jumps()
         # Slot position of every item and every label.
         pos: dict[int, int] = {}
@@ -223,6 +225,28 @@ class Emitter:
                     relocs[len(out)] = self._relocs[id(it)]
                 out.append(it)
         return Code(out, relocs)
+
+    def _reachable(self) -> list[Insn | _Jump | _Place]:
+        items = self._items
+        where = {id(it.label): i for i, it in enumerate(items) if isinstance(it, _Place)}
+        seen = [False] * len(items)
+        todo = [0] if items else []
+        while todo:
+            i = todo.pop()
+            while i < len(items) and not seen[i]:
+                seen[i] = True
+                it = items[i]
+                if isinstance(it, _Jump):
+                    tgt = where.get(id(it.target))
+                    if tgt is None:
+                        raise ValueError(f"label {it.target.name or '?'} never placed")
+                    todo.append(tgt)
+                    if it.insn.opcode == Class.JMP | JmpOp.JA:
+                        break
+                elif isinstance(it, Insn) and it.is_exit:
+                    break
+                i += 1
+        return [it for i, it in enumerate(items) if seen[i]]
 
     def _drop_trivial_jumps(self) -> list[Insn | _Jump | _Place]:
         """Remove ``goto L`` when L is placed right after it (only labels between)."""

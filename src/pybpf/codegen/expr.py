@@ -133,6 +133,10 @@ class ExprGen:
             return self.tuple_access(e, t)
         if isinstance(e, ast.Tuple | ast.Record):
             return self.tuple_value(e, t)
+        if isinstance(e, ast.IncDec):
+            return self.incdec(e)
+        if isinstance(e, ast.Sizeof):
+            return Val("imm", t, imm=self.sizeof(e))
         if isinstance(e, ast.ParamCount | ast.PositionalParam):
             raise CodegenError("positional parameter not substituted", e.span)
         raise CodegenError(f"{type(e).__name__.lower()} expressions are not supported", e.span)
@@ -476,6 +480,17 @@ class ExprGen:
         for sub, off, et in zip(elems, t.offsets(), t.elems, strict=True):
             self.store_into(dst, off, sub, et)
         return dst
+
+    def sizeof(self: Gen, e: ast.Sizeof) -> int:
+        """``sizeof(type)`` / ``sizeof(expr)`` (the front end folds most; this is the rest)."""
+        from pybpf.codegen.ctypes_layout import typespec_size
+
+        if isinstance(e.arg, ast.TypeSpec):
+            size = typespec_size(e.arg, self.script.program)
+            if size is None:
+                raise CodegenError(f"unknown type {e.arg}", e.span)
+            return size
+        return int(self.typeof(e.arg).size)
 
     def has_call(self: Gen, e: ast.Node) -> bool:
         """True when generating ``e`` may emit a helper call (conservative)."""

@@ -306,14 +306,19 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
         )
 
     def incdec(self, e: ast.IncDec) -> Val:
-        """``x++`` and friends; returns the old (postfix) or new (prefix) value."""
+        """``x++`` and friends; the value is the old one (postfix) or the new one (prefix)."""
         one = ast.Integer(e.span, 1, type=INT64)
-        new = ast.Binary(e.span, "+" if e.op == "++" else "-", e.target, one)
+        new = ast.Binary(e.span, "+" if e.op == "++" else "-", e.target, one, type=INT64)
+        old: Val | None = None
+        if not e.prefix:
+            old = self.frame.writable(self.int_value(e.target))
         if isinstance(e.target, ast.Variable):
             self.assign_var(e.target, new)
-            return self.read_var(e.target)
-        self.map_assign(e.target, new)
-        return Val("imm", INT64, imm=0)
+        else:
+            self.map_assign(e.target, new)
+        if old is not None:
+            return old
+        return self.int_value(e.target)
 
     # -- control flow ---------------------------------------------------------------------------
     def if_stmt(self, s: ast.If) -> None:
