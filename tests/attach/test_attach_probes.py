@@ -17,15 +17,17 @@ from pybpf.attach import (
     attach_perf_event,
     attach_raw_tracepoint,
     attach_tp_btf,
+    attach_tracepoint,
     attach_uprobe,
     attach_uprobe_multi,
     attach_watchpoint,
     fentry_spec,
     iter_spec,
+    resolve_target,
     tp_btf_spec,
 )
 from pybpf.attach.btfids import struct_member_offset
-from pybpf.bpf import AttachType, Map, MapSpec, MapType, Program, ProgSpec, ProgType
+from pybpf.bpf import AttachType, LinkType, Map, MapSpec, MapType, Program, ProgSpec, ProgType
 from pybpf.bpf.info import ObjKind, gone
 from pybpf.bpf.link import Link, link_create
 from pybpf.errors import KernelError, NotSupportedError, UsageError
@@ -253,3 +255,26 @@ def test_watchpoint_bad_mode_is_usage_error() -> None:
         with Program.load(ProgSpec(ProgType.PERF_EVENT, count_by_pid(m.fd))) as p:
             with pytest.raises(UsageError, match="watchpoint mode 'q'"):
                 attach_watchpoint(p, 0x1000, 8, "q", pid=os.getpid())
+
+
+def test_link_info_details_name_the_attach_point() -> None:
+    ret0 = [mov(0, 0), exit_()]
+    with Program.load(ProgSpec(ProgType.TRACEPOINT, ret0)) as p:
+        with attach_tracepoint(p, "syscalls", "sys_enter_getpid") as link:
+            info = link.info()
+            assert info.type == LinkType.PERF_EVENT
+            assert info.prog_id == p.id
+            assert info.details["event_type"] == "tracepoint"
+            assert info.details["tp_name"] == "sys_enter_getpid"
+    with Program.load(ProgSpec(ProgType.KPROBE, ret0)) as p:
+        with attach_uprobe(p, "libc", "getpid", retprobe=True) as link:
+            d = link.info().details
+            binary, offset = resolve_target("libc", "getpid", 0)
+            assert d["event_type"] == "uretprobe"
+            assert os.path.realpath(str(d["file_name"])) == os.path.realpath(binary)
+            assert d["offset"] == offset
+    with Program.load(ProgSpec(ProgType.RAW_TRACEPOINT, ret0)) as p:
+        with attach_raw_tracepoint(p, "sys_enter") as link:
+            assert link.info().details == {"tp_name": "sys_enter"}
+    with Program.load(iter_spec("task", ret0)) as p, attach_iter(p) as link:
+        assert link.info().details == {"target_name": "task"}

@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno as E
 import struct
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 
 from pybpf.bpf import syscall as sc
 from pybpf.bpf.errs import kernel_error
@@ -150,14 +151,28 @@ def map_info(fd: int) -> MapInfo:
     )  # fmt: skip
 
 
+class PerfEventKind(IntEnum):
+    """``enum bpf_perf_event_type``: what a perf-event link is attached to."""
+
+    UNSPEC = 0
+    UPROBE = 1
+    URETPROBE = 2
+    KPROBE = 3
+    KRETPROBE = 4
+    TRACEPOINT = 5
+    EVENT = 6
+
+
 @dataclass(frozen=True)
 class LinkInfo:
-    """``struct bpf_link_info``: the common part plus the raw type-specific union."""
+    """``struct bpf_link_info``: the common part, the raw type-specific union, and the
+    decoded ``details`` for the link types pybpf creates (names fetched from the kernel)."""
 
     type: int
     id: int
     prog_id: int
     extra: bytes = field(repr=False, default=b"")
+    details: dict[str, int | str] = field(default_factory=dict)
 
     @property
     def attach_type(self) -> int | None:
@@ -167,12 +182,85 @@ class LinkInfo:
         return None
 
 
+# Where each link type keeps a name pointer/length pair in the union (offsets from the start
+# of bpf_link_info), for the second info call that fetches the name.
+_NAME_FIELDS: dict[int, tuple[int, int]] = {
+    LinkType.RAW_TRACEPOINT: (16, 24),
+    LinkType.ITER: (16, 24),
+    LinkType.UPROBE_MULTI: (16, 48),
+}
+_PERF_NAME_KINDS = {PerfEventKind.UPROBE, PerfEventKind.URETPROBE, PerfEventKind.KPROBE,
+                    PerfEventKind.KRETPROBE, PerfEventKind.TRACEPOINT}  # fmt: skip
+
+
 def link_info(fd: int) -> LinkInfo:
-    """Info for the link behind ``fd``."""
+    """Info for the link behind ``fd``, with names (tracepoint, file, iterator) decoded."""
     buf = bytearray(_LINK_INFO_SIZE)
     _get_info(fd, buf, "link")
     t, i, p = struct.unpack_from("<3I", buf, 0)
-    return LinkInfo(_enum(LinkType, t), i, p, bytes(buf[16:]))
+    name = _link_name(fd, t, buf)
+    return LinkInfo(_enum(LinkType, t), i, p, bytes(buf[16:]), _link_details(t, buf, name))
+
+
+def _link_name(fd: int, ltype: int, first: bytearray) -> str:
+    """Second info call with a buffer for the name the first call measured."""
+    if ltype == LinkType.PERF_EVENT:
+        kind = struct.unpack_from("<I", first, 16)[0]
+        if kind not in _PERF_NAME_KINDS:
+            return ""
+        ptr_at, len_at = 24, 32
+    elif ltype in _NAME_FIELDS:
+        ptr_at, len_at = _NAME_FIELDS[ltype]
+    else:
+        return ""
+    size = struct.unpack_from("<I", first, len_at)[0]
+    if not size:
+        return ""
+    name = bytearray(size + 1)
+    buf = bytearray(_LINK_INFO_SIZE)
+    if ltype == LinkType.PERF_EVENT:
+        struct.pack_into("<I", buf, 16, struct.unpack_from("<I", first, 16)[0])
+    struct.pack_into("<Q", buf, ptr_at, sc.address_of(name))
+    struct.pack_into("<I", buf, len_at, len(name))
+    try:
+        _get_info(fd, buf, "link")
+    except KernelError:
+        return ""
+    return _cstr(bytes(name))
+
+
+def _link_details(ltype: int, b: bytearray, name: str) -> dict[str, int | str]:
+    def u32(off: int) -> int:
+        return int(struct.unpack_from("<I", b, off)[0])
+
+    def u64(off: int) -> int:
+        return int(struct.unpack_from("<Q", b, off)[0])
+
+    if ltype == LinkType.RAW_TRACEPOINT:
+        return {"tp_name": name}
+    if ltype == LinkType.TRACING:
+        return {"attach_type": u32(16), "target_obj_id": u32(20), "target_btf_id": u32(24)}
+    if ltype == LinkType.ITER:
+        return {"target_name": name}
+    if ltype == LinkType.CGROUP:
+        return {"cgroup_id": u64(16), "attach_type": u32(24)}
+    if ltype == LinkType.UPROBE_MULTI:
+        return {"path": name, "count": u32(52), "flags": u32(56), "pid": u32(60)}
+    if ltype == LinkType.PERF_EVENT:
+        kind = u32(16)
+        out: dict[str, int | str] = {"event_type": kind}
+        with suppress(ValueError):
+            out["event_type"] = PerfEventKind(kind).name.lower()
+        if kind in (PerfEventKind.UPROBE, PerfEventKind.URETPROBE):
+            out.update(file_name=name, offset=u32(36), cookie=u64(40))
+        elif kind in (PerfEventKind.KPROBE, PerfEventKind.KRETPROBE):
+            out.update(func_name=name, offset=u32(36), addr=u64(40))
+        elif kind == PerfEventKind.TRACEPOINT:
+            out.update(tp_name=name, cookie=u64(40))
+        elif kind == PerfEventKind.EVENT:
+            out.update(config=u64(24), perf_type=u32(32), cookie=u64(40))
+        return out
+    return {}
 
 
 @dataclass(frozen=True)
@@ -295,6 +383,7 @@ __all__ = [
     "LinkInfo",
     "MapInfo",
     "ObjKind",
+    "PerfEventKind",
     "ProgInfo",
     "btf_info",
     "enable_stats",
