@@ -42,9 +42,8 @@ class Block:
     longjt: int = 0
     longjf: int = 0
     mark: int = 0
-    # optimiser data
-    level: int = 0
-    in_edges: list[tuple[Block, bool]] = field(default_factory=list)
+    # Optimiser state (pybpf.cbpf.optimize._Info), kept on the block for speed.
+    opt: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.head is None:

@@ -138,8 +138,9 @@ class _Optimizer:
         self.consts: dict[int, int] = {}
         self.curval = 0
 
-    def I(self, b: Block) -> _Info:  # noqa: E743 -- short accessor used everywhere
-        return self.info[id(b)]
+    @staticmethod
+    def I(b: Block) -> _Info:  # noqa: E743 -- short accessor used everywhere
+        return b.opt  # type: ignore[return-value]
 
     def _number(self, root: Block) -> None:
         stack: list[Block | None] = [root]
@@ -149,7 +150,7 @@ class _Optimizer:
                 continue
             p.id = len(self.blocks)
             self.blocks.append(p)
-            self.info[id(p)] = _Info()
+            self.info[id(p)] = p.opt = _Info()
             stack.append(p.jf)
             stack.append(p.jt)
 
@@ -731,21 +732,22 @@ class _Optimizer:
 
     # -- final passes ------------------------------------------------------------------------
     def intern_blocks(self) -> None:
+        """Merge identical live blocks: each block defers to the lowest-numbered identical
+        block above it (libpcap scans pairs; a signature map finds the same partner)."""
         while True:
             links: dict[int, Block] = {}
             live = self._reachable()
-            n = self.n_blocks
-            for i in range(n - 2, -1, -1):
+            latest: dict[tuple[object, ...], int] = {}
+            for i in range(self.n_blocks - 1, -1, -1):
                 bi = self.blocks[i]
                 if id(bi) not in live:
                     continue
-                for j in range(i + 1, n):
+                sig = self._signature(bi)
+                j = latest.get(sig)
+                if j is not None:
                     bj = self.blocks[j]
-                    if id(bj) not in live:
-                        continue
-                    if self._eq_blk(bi, bj):
-                        links[id(bi)] = links.get(id(bj), bj)
-                        break
+                    links[id(bi)] = links.get(id(bj), bj)
+                latest[sig] = i
             changed = False
             for p in self.blocks:
                 if p.jt is None:
@@ -760,6 +762,11 @@ class _Optimizer:
             if not changed:
                 return
 
+    @staticmethod
+    def _signature(b: Block) -> tuple[object, ...]:
+        stmts = tuple((s.code, s.k) for s in b.stmts if s.code != NOP)
+        return (b.code, b.k, id(b.jt), id(b.jf), stmts)
+
     def _reachable(self) -> set[int]:
         seen: set[int] = set()
         stack = [self.root]
@@ -772,14 +779,6 @@ class _Optimizer:
                 assert p.jt is not None and p.jf is not None
                 stack += [p.jt, p.jf]
         return seen
-
-    @staticmethod
-    def _eq_blk(b0: Block, b1: Block) -> bool:
-        if b0.code != b1.code or b0.k != b1.k or b0.jt is not b1.jt or b0.jf is not b1.jf:
-            return False
-        x = [(s.code, s.k) for s in b0.stmts if s.code != NOP]
-        y = [(s.code, s.k) for s in b1.stmts if s.code != NOP]
-        return x == y
 
     def opt_root(self) -> None:
         b = self.root
