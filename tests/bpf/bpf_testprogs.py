@@ -158,3 +158,23 @@ def output_pid(map_fd: int, pid: int, ringbuf: bool) -> list[Insn]:
         mov(0, 0),
         exit_(),
     ])  # fmt: skip
+
+
+def reserve_then(map_fd: int, pid: int, discard: bool) -> list[Insn]:
+    """bpf_ringbuf_reserve 8 bytes, write the tgid, then submit (or discard) the record."""
+    finish = 133 if discard else 132  # bpf_ringbuf_discard / bpf_ringbuf_submit
+    return build([
+        *pid_filter(pid),
+        ld_map(1, map_fd),
+        mov(2, 8),
+        mov(3, 0),
+        call(131),  # bpf_ringbuf_reserve(map, 8, 0)
+        Jump(0x15, "out", dst=0, imm=0),
+        stdw(0, 0, 6),
+        movr(1, 0),
+        mov(2, 0),
+        call(finish),
+        Label("out"),
+        mov(0, 0),
+        exit_(),
+    ])  # fmt: skip

@@ -7,7 +7,7 @@ import os
 import struct
 
 import pytest
-from bpf_testprogs import count_by_pid, output_pid
+from bpf_testprogs import count_by_pid, output_pid, reserve_then
 
 from pybpf.attach import attach_tracepoint
 from pybpf.bpf import Map, MapSpec, MapType, Program, ProgSpec, ProgType
@@ -108,3 +108,34 @@ def test_perfbuf_counts_lost_records() -> None:
         samples = sum(1 for e in events if not e.lost)
         assert pb.lost > 0
         assert samples + pb.lost == 2001
+
+
+@pytest.mark.parametrize("discard", [False, True])
+def test_ringbuf_reserve_submit_and_discard(discard: bool) -> None:
+    pid = os.getpid()
+    with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 14)) as m:
+        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, reserve_then(m.fd, pid, discard)))
+        with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
+            _getpid_n(30)
+            records = rb.read()
+            assert rb.available() == 0
+        if discard:
+            assert (records, rb.discarded) == ([], 30)
+        else:
+            assert [struct.unpack("<Q", r)[0] for r in records] == [pid] * 30
+            assert rb.discarded == 0
+
+
+def test_ringbuf_callback_error_consumes_the_record() -> None:
+    pid = os.getpid()
+    with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 14)) as m:
+        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, ringbuf=True)))
+        with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
+            _getpid_n(3)
+
+            def boom(_r: memoryview) -> None:
+                raise ValueError("bad record")
+
+            with pytest.raises(ValueError):
+                rb.consume(boom)
+            assert len(rb.read()) == 2  # the failing record is not handed over again

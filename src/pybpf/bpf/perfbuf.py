@@ -59,19 +59,21 @@ class _Ring:
         head = struct.unpack_from("<Q", self.mm, _HEAD)[0]
         tail = struct.unpack_from("<Q", self.mm, _TAIL)[0]
         n = 0
-        while tail < head:
-            rtype, _misc, size = struct.unpack("<IHH", self._copy(tail, 8))
-            body = self._copy(tail + 8, size - 8)
-            if rtype == PerfRecord.SAMPLE:
-                (raw_size,) = struct.unpack_from("<I", body, 0)
-                out(PerfEvent(self.cpu, body[4 : 4 + raw_size]))
-                n += 1
-            elif rtype == PerfRecord.LOST:
-                _id, lost = struct.unpack_from("<QQ", body, 0)
-                out(PerfEvent(self.cpu, lost=lost))
-                n += 1
-            tail += size
-        struct.pack_into("<Q", self.mm, _TAIL, tail)
+        try:
+            while tail < head:
+                rtype, _misc, size = struct.unpack("<IHH", self._copy(tail, 8))
+                body = self._copy(tail + 8, size - 8)
+                tail += size  # consumed even if the callback raises
+                if rtype == PerfRecord.SAMPLE:
+                    (raw_size,) = struct.unpack_from("<I", body, 0)
+                    n += 1
+                    out(PerfEvent(self.cpu, body[4 : 4 + raw_size]))
+                elif rtype == PerfRecord.LOST:
+                    _id, lost = struct.unpack_from("<QQ", body, 0)
+                    n += 1
+                    out(PerfEvent(self.cpu, lost=lost))
+        finally:
+            struct.pack_into("<Q", self.mm, _TAIL, tail)
         return n
 
     def close(self) -> None:

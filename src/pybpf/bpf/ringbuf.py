@@ -78,18 +78,22 @@ class RingBuffer:
                 if hdr & BUSY_BIT:
                     break
                 length = hdr & ~(BUSY_BIT | DISCARD_BIT)
-                if hdr & DISCARD_BIT:
-                    self.discarded += 1
-                else:
-                    rec = view[at + HEADER_SIZE : at + HEADER_SIZE + length]
-                    try:
-                        callback(rec)
-                    finally:
-                        rec.release()
-                    n += 1
-                cons += (length + HEADER_SIZE + 7) & ~7
-                # Publish progress per record so producers can reuse space promptly.
-                struct.pack_into("<Q", self._cons, 0, cons)
+                nxt = cons + ((length + HEADER_SIZE + 7) & ~7)
+                try:
+                    if hdr & DISCARD_BIT:
+                        self.discarded += 1
+                    else:
+                        n += 1
+                        rec = view[at + HEADER_SIZE : at + HEADER_SIZE + length]
+                        try:
+                            callback(rec)
+                        finally:
+                            rec.release()
+                finally:
+                    # The record counts as consumed even if the callback raised: handing
+                    # the same record over again would raise again, forever.
+                    cons = nxt
+                    struct.pack_into("<Q", self._cons, 0, cons)
                 if cons >= prod:
                     prod = self.producer_pos
         return n
