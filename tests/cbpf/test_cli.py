@@ -113,3 +113,13 @@ def test_live_sample_against_tcpdump(tmp_path: Path) -> None:
                     assert r.returncode != 0 and r.stderr.rstrip().endswith(e.message), expr
                     continue
                 assert r.returncode == 0 and r.stdout == ours, (expr, lt, opt)
+
+
+def test_semantic_error_points_at_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = _cli(capsys, "tcp and port 99999")
+    assert status == 1
+    assert err.splitlines() == [
+        "pybpf: ERROR: illegal port number 99999 > 65535",
+        "tcp and port 99999",
+        " " * 13 + "^",
+    ]

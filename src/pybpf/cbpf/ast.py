@@ -71,6 +71,7 @@ class Rel:
     left: Arth
     right: Arth
     reversed: bool
+    pos: int = 0
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,15 @@ class CodeGen(AddrGen):
     """Walks the AST in yacc's reduction order (post-order, left to right)."""
 
     def gen(self, node: Node) -> Block:
-        """Blocks for ``node``."""
+        """Blocks for ``node``; an error without a place gets the node's."""
+        try:
+            return self._gen(node)
+        except FilterError as e:
+            if e.pos < 0:
+                e.pos = getattr(node, "pos", -1)
+            raise
+
+    def _gen(self, node: Node) -> Block:
         if isinstance(node, Bin):
             b0 = self.gen(node.left)
             b1 = self.gen(node.right)
@@ -159,7 +167,12 @@ class CodeGen(AddrGen):
             x.s += [Stmt(I.LD | I.MEM, x.regno), Stmt(I.ALU | I.NEG), Stmt(I.ST, x.regno)]
             return x
         if isinstance(a, ALoad):
-            return self.gen_load(a.proto, self.gen_arth(a.index), a.size)
+            try:
+                return self.gen_load(a.proto, self.gen_arth(a.index), a.size)
+            except FilterError as e:
+                if e.pos < 0:
+                    e.pos = a.pos
+                raise
         a0 = self.gen_arth(a.left)
         a1 = self.gen_arth(a.right)
         code = _ALU[a.op]

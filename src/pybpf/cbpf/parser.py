@@ -248,6 +248,7 @@ class _Parser:
 
     # -- arithmetic -----------------------------------------------------------------------
     def relation(self) -> Rel:
+        start = self.peek()
         left = self.arth(0)
         t = self.peek()
         if t is None or t.kind != "OP" or (t.text not in _RELOPS and t.text not in _IRELOPS):
@@ -255,7 +256,7 @@ class _Parser:
         self.next()
         code, rev = _RELOPS.get(t.text) or _IRELOPS[t.text]
         right = self.arth(0)
-        return Rel(code, left, right, rev)
+        return Rel(code, left, right, rev, start.pos if start else 0)
 
     def arth(self, minprec: int) -> Arth:
         left = self.unary()
