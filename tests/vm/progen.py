@@ -45,7 +45,13 @@ def _alu_insn(draw: st.DrawFn, regs: int) -> list[Insn]:
         off = draw(st.sampled_from([0, 8, 16, 32] if is64 else [0, 8, 16]))
     if use_x:
         return [Insn(cls | code | 0x08, dst, src, off, 0)]
-    return [Insn(cls | code, dst, 0, off, draw(imm32))]
+    imm = draw(imm32)
+    # the kernel refuses constant division by zero and out-of-range constant shifts
+    if code in (0x30, 0x90) and imm == 0:
+        imm = 7
+    if code in (0x60, 0x70, 0xC0):
+        imm &= 63 if is64 else 31
+    return [Insn(cls | code, dst, 0, off, imm)]
 
 
 def _mem_insn(draw: st.DrawFn, regs: int) -> list[Insn]:

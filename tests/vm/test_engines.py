@@ -18,7 +18,7 @@ def _outcome(prog: list[Insn], engine: str) -> tuple[str, int]:
     return ("ok", r0)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(straight_programs())
 def test_engines_agree_straight(prog: list[Insn]) -> None:
     a = _outcome(prog, "interp")
@@ -26,7 +26,7 @@ def test_engines_agree_straight(prog: list[Insn]) -> None:
     assert a == _outcome(prog, "compiled")
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(loop_programs())
 def test_engines_agree_loops(prog: list[Insn]) -> None:
     a = _outcome(prog, "interp")

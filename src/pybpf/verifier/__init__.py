@@ -34,13 +34,20 @@ def verify(
     *,
     mem_size: int = 0,
     allow_loops: bool = True,
+    privileged: bool = True,
 ) -> Verdict:
-    """Verify ``insns`` as a program of ``prog_type``; ``maps`` maps fds to their shapes."""
+    """Verify ``insns`` as a program of ``prog_type``; ``maps`` maps fds to their shapes.
+
+    ``privileged`` models a root loader (the kernel then allows reading uninitialised
+    stack); ``allow_loops=False`` rejects every back-edge.
+    """
     if isinstance(prog_type, str) and prog_type not in PROG_TYPES:
         raise VerifierError(
             f"unknown program type '{prog_type}' (known: {', '.join(sorted(PROG_TYPES))})"
         )
-    return Verifier(list(insns), prog_type, maps, mem_size, allow_loops).run()
+    return Verifier(
+        list(insns), prog_type, maps, mem_size, allow_loops, privileged=privileged
+    ).run()
 
 
 def check(

@@ -9,7 +9,17 @@ from pybpf.asm.insn import Insn
 from pybpf.verifier import scalar as sc
 from pybpf.verifier.cfg import Reject
 from pybpf.verifier.memcheck import check_region, check_stack_init
-from pybpf.verifier.state import NOT_INIT, UNKNOWN_SCALAR, Frame, Kind, MapInfo, Reg, State, scalar
+from pybpf.verifier.state import (
+    NOT_INIT,
+    UNKNOWN_SCALAR,
+    ZERO,
+    Frame,
+    Kind,
+    MapInfo,
+    Reg,
+    State,
+    scalar,
+)
 
 if TYPE_CHECKING:
     from pybpf.verifier.check import Verifier
@@ -118,17 +128,34 @@ def _helper_call(v: Verifier, pc: int, hid: int, st: State) -> None:
             )
     if hid == 12 and st.refs:
         raise Reject(pc, "tail_call would lead to reference leak")
+    key_zero = hid == 1 and mp is not None and _key_is_zero(st, regs[2])
     for i in range(1, 6):
         regs[i] = NOT_INIT
     if hid in _CHANGES_PKT:
-        for f in st.frames:
-            for i, r in enumerate(f.regs):
-                if r.kind in (Kind.PACKET, Kind.PACKET_END, Kind.PACKET_META):
-                    f.regs[i] = UNKNOWN_SCALAR
-            for s, r in list(f.spills.items()):
-                if r.kind in (Kind.PACKET, Kind.PACKET_END, Kind.PACKET_META):
-                    f.spills[s] = UNKNOWN_SCALAR
+        _forget_packets(st)
     regs[0] = _ret(v, pc, spec.ret, mp, alloc_size, st)
+    if key_zero and mp is not None and mp.map_type in (2, 6):
+        # a constant in-range key into an array always finds its element
+        regs[0] = Reg(Kind.MAP_VALUE, map=mp)
+
+
+def _key_is_zero(st: State, r: Reg) -> bool:
+    if r.kind is not Kind.STACK or not r.var.is_const or r.var.value:
+        return False
+    f = st.frames[r.frame]
+    start = r.off + 512
+    return start >= 0 and all(b == ZERO for b in f.stack[start : start + 4])
+
+
+def _forget_packets(st: State) -> None:
+    """Helpers that may move packet data invalidate every packet pointer."""
+    for f in st.frames:
+        for i, r in enumerate(f.regs):
+            if r.kind in (Kind.PACKET, Kind.PACKET_END, Kind.PACKET_META):
+                f.regs[i] = UNKNOWN_SCALAR
+        for s, r in list(f.spills.items()):
+            if r.kind in (Kind.PACKET, Kind.PACKET_END, Kind.PACKET_META):
+                f.spills[s] = UNKNOWN_SCALAR
 
 
 def _ret(v: Verifier, pc: int, ret: RetKind, mp: MapInfo | None, size: int, st: State) -> Reg:
@@ -189,7 +216,7 @@ def _mem_arg(v: Verifier, pc: int, st: State, regno: int, r: Reg, size: int, wri
     if r.kind not in _MEM_KINDS:
         raise Reject(pc, f"R{regno} type={r.describe()} expected=fp, pkt, pkt_meta, map_value, mem")
     if r.kind is Kind.STACK:
-        check_stack_init(pc, st, regno, r, size, write)
+        check_stack_init(pc, st, regno, r, size, write, v.pt.uninit_stack)
         f = st.frames[r.frame]
         d = -(r.off + r.var.smin)
         v.stack_depth[f.entry] = max(v.stack_depth.get(f.entry, 0), d)

@@ -9,6 +9,7 @@ exploring each iteration.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,7 +23,11 @@ from pybpf.verifier.memcheck import mem_access
 from pybpf.verifier.progtypes import PROG_TYPES, ProgType
 from pybpf.verifier.state import NOT_INIT, Frame, Kind, MapInfo, Reg, State, scalar
 
-MAX_PROCESSED = 1_000_000
+MAX_PROCESSED = 200_000
+"""Instructions processed before giving up (the kernel allows 1M; Python is slower, so a
+program needing more than this is rejected here though the kernel might accept it)."""
+MAX_LOOP_ITERS = 8192
+"""Visits of one loop head along one path before the loop counts as unproven."""
 MAX_STATES_PER_INSN = 64
 _SIZES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}
 
@@ -51,12 +56,21 @@ class Verdict:
 
 
 class _Node:
-    __slots__ = ("branches", "parent", "state")
+    __slots__ = ("branches", "iters", "parent", "pc", "state")
 
-    def __init__(self, state: State, parent: _Node | None) -> None:
+    def __init__(self, pc: int, state: State, parent: _Node | None) -> None:
+        self.pc = pc
         self.state = state
         self.parent = parent
         self.branches = 1
+        # how many times this path has come round to ``pc`` (a loop's iteration count)
+        self.iters = 1
+        up, steps = parent, 0
+        while up is not None and steps < 64:
+            if up.pc == pc:
+                self.iters = up.iters + 1
+                break
+            up, steps = up.parent, steps + 1
 
 
 class Verifier:
@@ -70,9 +84,11 @@ class Verifier:
         mem_size: int = 0,
         allow_loops: bool = True,
         max_processed: int = MAX_PROCESSED,
+        privileged: bool = True,
     ) -> None:
         self.insns = insns
-        self.pt = PROG_TYPES[prog_type] if isinstance(prog_type, str) else prog_type
+        pt = PROG_TYPES[prog_type] if isinstance(prog_type, str) else prog_type
+        self.pt = dataclasses.replace(pt, uninit_stack=privileged)
         self.maps = dict(maps or {})
         self.mem_size = mem_size
         self.allow_loops = allow_loops
@@ -95,24 +111,30 @@ class Verifier:
         try:
             self.cfg = cfg = build(self.insns, self.allow_loops)
             explored: dict[int, list[_Node]] = {}
+            by_key: dict[int, dict[tuple[object, ...], _Node]] = {}
             work: list[tuple[int, State, _Node | None]] = [(0, self.initial_state(), None)]
             while work:
                 pc, st, node = work.pop()
                 while True:
                     if pc in cfg.prune_points:
-                        seen = explored.setdefault(pc, [])
-                        pruned = False
-                        for old in seen:
-                            if old.state.subsumes(st):
-                                if old.branches > 0:
-                                    raise Reject(pc, f"infinite loop detected at insn {pc}")
-                                pruned = True
-                                break
-                        if pruned:
+                        key = st.key()
+                        exact = by_key.setdefault(pc, {})
+                        same = exact.get(key)
+                        if same is not None and same.branches > 0:
+                            raise Reject(pc, f"infinite loop detected at insn {pc}")
+                        if same is not None or self._covered(explored.get(pc, ()), st):
                             _finish(node)
                             break
-                        node = _Node(st.copy(), node)
+                        node = _Node(pc, st.copy(), node)
+                        if node.iters > MAX_LOOP_ITERS:
+                            raise Reject(
+                                pc,
+                                f"BPF program is too large: the loop at insn {pc} is not "
+                                f"proven to end after {MAX_LOOP_ITERS} iterations",
+                            )
                         nstates += 1
+                        exact[key] = node
+                        seen = explored.setdefault(pc, [])
                         if len(seen) >= MAX_STATES_PER_INSN:
                             seen.pop(0)
                         seen.append(node)
@@ -142,6 +164,16 @@ class Verifier:
                 [f"{e.pc}: {e.message}", self._stats(nstates)],
             )
         return Verdict(True, None, self.processed, nstates, [self._stats(nstates)])
+
+    @staticmethod
+    def _covered(seen: object, st: State) -> bool:
+        """A finished state here subsumes ``st``: every path from ``st`` is already safe.
+
+        States still being explored (a loop around us) do not count: pruning against them
+        would accept a loop without proving that it ends.
+        """
+        assert isinstance(seen, list | tuple)
+        return any(old.branches == 0 and old.state.subsumes(st) for old in seen)
 
     def _stats(self, nstates: int) -> str:
         return (

@@ -45,8 +45,13 @@ def stack_bounds(pc: int, regno: int, r: Reg, off: int, size: int) -> tuple[int,
     return first, last
 
 
-def check_stack_read(pc: int, st: State, regno: int, r: Reg, off: int, size: int) -> Reg:
-    """Result register of loading ``size`` bytes from the stack at ``r + off``."""
+def check_stack_read(
+    pc: int, st: State, regno: int, r: Reg, off: int, size: int, uninit_ok: bool = False
+) -> Reg:
+    """Result register of loading ``size`` bytes from the stack at ``r + off``.
+
+    ``uninit_ok``: privileged programs may read never-written bytes (an unknown value).
+    """
     first, last = stack_bounds(pc, regno, r, off, size)
     f = stack_frame(st, r)
     if r.var.is_const and r.var.value == 0 and size == 8 and first % 8 == 0:
@@ -58,7 +63,7 @@ def check_stack_read(pc: int, st: State, regno: int, r: Reg, off: int, size: int
             raise Reject(pc, "invalid size of register fill")
     kinds = f.stack[first + STACK : last + STACK]
     for i, k in enumerate(kinds):
-        if k == INVALID:
+        if k == INVALID and not uninit_ok:
             raise Reject(pc, f"invalid read from stack R{regno} off {r.off + off}+{i} size {size}")
     if all(k == ZERO for k in kinds):
         return scalar(sc.const(0))
@@ -114,7 +119,9 @@ def check_stack_write(
                 f.stack[i] = MISC
 
 
-def check_stack_init(pc: int, st: State, regno: int, r: Reg, size: int, write: bool) -> None:
+def check_stack_init(
+    pc: int, st: State, regno: int, r: Reg, size: int, write: bool, uninit_ok: bool = False
+) -> None:
     """Helper memory on the stack: readable (initialised) or marked written."""
     if size == 0:
         return
@@ -128,7 +135,7 @@ def check_stack_init(pc: int, st: State, regno: int, r: Reg, size: int, write: b
             f.stack[i] = MISC
         return
     for i in range(first + STACK, last + STACK):
-        if f.stack[i] == INVALID:
+        if f.stack[i] == INVALID and not uninit_ok:
             raise Reject(
                 pc,
                 f"invalid indirect read from stack R{regno} off {first}+{i - first - STACK} size {size}",
@@ -193,7 +200,7 @@ def mem_access(
         if write:
             check_stack_write(pc, st, regno, r, off, size, value)
             return None
-        return check_stack_read(pc, st, regno, r, off, size)
+        return check_stack_read(pc, st, regno, r, off, size, pt.uninit_stack)
     if k is Kind.CTX:
         return check_ctx(pc, pt, regno, r, off, size, write)
     if k in (Kind.MAP_VALUE, Kind.MEM, Kind.PACKET, Kind.PACKET_META):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pybpf.verifier.state import Kind
 
-_BASE = frozenset({1, 2, 3, 5, 6, 7, 8, 12, 112, 113, 114, 115, 125, 130, 131, 132, 133})
+_BASE = frozenset({1, 2, 3, 5, 6, 7, 8, 12, 14, 112, 113, 114, 115, 125, 130, 131, 132, 133})
 _TRACING = _BASE | {4, 14, 15, 16, 45}
 
 
@@ -37,6 +37,8 @@ class ProgType:
     any_read_sizes: tuple[int, ...] = (1, 2, 4, 8)
     helpers: frozenset[int] = field(default=_BASE)
     packet_write: bool = False
+    uninit_stack: bool = True
+    """Reading never-written stack is allowed (the kernel allows it to privileged users)."""
 
     def ctx_access(self, off: int, size: int, write: bool) -> CtxField | None:
         """The field an access hits, or None if the access is invalid."""
@@ -52,6 +54,8 @@ class ProgType:
                     return None
                 if size not in f.sizes or off % size:
                     return None
+                if write and f.sizes == (1, 2, 4) and size != 4:
+                    return None  # writes are full-width only
                 if f.kind is not Kind.SCALAR and (off != f.off or write):
                     return None
                 return f
@@ -59,12 +63,12 @@ class ProgType:
 
 
 def _skb(tc: bool) -> tuple[CtxField, ...]:
-    out = [CtxField(o, 4) for o in range(0, 48, 4)]
-    out = [CtxField(o, 4, write=tc and o in (8, 32, 44)) for o in range(0, 48, 4)]
-    out += [CtxField(48 + 4 * i, 4, write=True) for i in range(5)]  # cb[]
-    out.append(CtxField(68, 4))  # hash
+    # plain u32 fields allow aligned narrow reads; only tc may write a few of them
+    out = [CtxField(o, 4, (1, 2, 4), write=tc and o in (8, 32, 44)) for o in range(0, 48, 4)]
+    out.append(CtxField(48, 20, (1, 2, 4, 8), write=True))  # cb[5]
+    out.append(CtxField(68, 4, (1, 2, 4)))  # hash
     if tc:
-        out.append(CtxField(72, 4, write=True))  # tc_classid
+        out.append(CtxField(72, 4, (1, 2, 4), write=True))  # tc_classid
         out.append(CtxField(76, 4, kind=Kind.PACKET))
         out.append(CtxField(80, 4, kind=Kind.PACKET_END))
     return tuple(out)
@@ -86,9 +90,7 @@ PROG_TYPES: dict[str, ProgType] = {
     "tracepoint": ProgType("tracepoint", 5, any_read=2048, helpers=_TRACING),
     "xdp": ProgType("xdp", 6, _XDP, helpers=_BASE | {44, 65}, packet_write=True),
     "perf_event": ProgType("perf_event", 7, any_read=184, helpers=_TRACING),
-    "raw_tracepoint": ProgType(
-        "raw_tracepoint", 17, any_read=96, any_read_sizes=(8,), helpers=_TRACING
-    ),
+    "raw_tracepoint": ProgType("raw_tracepoint", 17, any_read=96, helpers=_TRACING),
     # the conformance suite's model: r1 is a buffer of known size, r2 its length
     "conformance": ProgType("conformance", 0, helpers=_TRACING),
 }

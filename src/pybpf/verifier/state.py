@@ -115,23 +115,22 @@ class Frame:
         return Frame(list(self.regs), list(self.stack), dict(self.spills), self.ret_pc, self.entry)
 
     def subsumes(self, o: Frame) -> bool:
-        """Pruning check for one frame."""
+        """Pruning check for one frame (identical parts are compared at C speed first)."""
         if self.ret_pc != o.ret_pc:
             return False
         for a, b in zip(self.regs, o.regs, strict=True):
-            if not a.subsumes(b):
+            if a is not b and a != b and not a.subsumes(b):
                 return False
-        for i, s in enumerate(self.stack):
-            t = o.stack[i]
-            if s == INVALID or s == t:
-                continue
-            if s == MISC and t in (ZERO, SPILL):
-                continue
-            return False
-        for slot, r in self.spills.items():
-            other = o.spills.get(slot)
-            if other is None or not r.subsumes(other):
+        if self.stack != o.stack:
+            for s, t in zip(self.stack, o.stack, strict=True):
+                if s == t or s == INVALID or (s == MISC and t in (ZERO, SPILL)):
+                    continue
                 return False
+        if self.spills != o.spills:
+            for slot, r in self.spills.items():
+                other = o.spills.get(slot)
+                if other is None or not r.subsumes(other):
+                    return False
         return True
 
 
@@ -150,6 +149,16 @@ class State:
     def copy(self) -> State:
         """An independent copy."""
         return State([f.copy() for f in self.frames], dict(self.refs))
+
+    def key(self) -> tuple[object, ...]:
+        """A hashable exact form (equal keys: equal states), for loop detection."""
+        return (
+            tuple(
+                (tuple(f.regs), bytes(f.stack), frozenset(f.spills.items()), f.ret_pc)
+                for f in self.frames
+            ),
+            frozenset(self.refs),
+        )
 
     def subsumes(self, o: State) -> bool:
         """Everything ``o`` can do, ``self`` was checked to do safely."""
