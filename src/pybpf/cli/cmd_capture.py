@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         if records is not None:
             return _replay(args, prog, lt, records)
         return _live(args, prog)
+    except _Stop:  # a signal before the capture loop started: nothing to report
+        return 0
     finally:
         for s, h in old.items():
             signal.signal(s, h)

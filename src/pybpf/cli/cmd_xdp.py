@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             filt = XdpFilter(args.iface, expr, args.action)
+        except _Stop:  # interrupted while attaching: XdpFilter already cleaned up
+            return 130
         except FilterError as e:
             print(f"pybpf: ERROR: {e.message}", file=sys.stderr)
             if e.caret():
