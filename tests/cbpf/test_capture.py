@@ -156,3 +156,37 @@ def test_capture_vlan_tagged_traffic_on_veth(tmp_path: Path) -> None:
     if shutil.which("tcpdump"):
         r = subprocess.run(["tcpdump", "-n", "-e", "-r", str(out)], capture_output=True, text=True)
         assert r.stdout.count("vlan 10") == 4
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_summary_lines_match_tcpdump(tmp_path: Path) -> None:
+    """Same text as ``tcpdump -n -S -r`` (ports chosen where tcpdump has no protocol decoder)."""
+    from pybpf.cbpf.summary import timestamp
+
+    from .pktgen import arp, icmp, ipv6
+
+    m1, m2 = mac("00:11:22:33:44:55"), mac("66:77:88:99:aa:bb")
+    v4 = lambda proto, body: ether(m1, m2, 0x0800, ipv4("10.0.0.1", "10.0.0.2", proto, body))  # noqa: E731
+    v6 = lambda nxt, body: ether(m1, m2, 0x86DD, ipv6("fe80::1", "fe80::2", nxt, body))  # noqa: E731
+    pkts = [
+        v4(17, udp(40000, 40001, b"abcd")),
+        v4(6, tcp(40000, 40002, 0x02)),
+        v4(6, tcp(40000, 40002, 0x18, b"hello")),
+        v4(6, tcp(40000, 40002, 0x11)),
+        v4(1, icmp(8, 0, b"pingdata")),
+        v4(1, icmp(0, 0, b"pingdata")),
+        ether(m1, m2, 0x0806, arp(1, m1, "10.0.0.1", b"\0" * 6, "10.0.0.2")),
+        ether(m1, m2, 0x0806, arp(2, m1, "10.0.0.1", m2, "10.0.0.2")),
+        v6(17, udp(40000, 40001, b"xy")),
+        v6(58, icmp(128, 0, b"xy")),
+        v6(6, tcp(40003, 40004, 0x12)),
+        ether(m1, m2, 0x0800, ipv4("10.0.0.1", "10.0.0.2", 17, udp(40000, 40001)), (10,)),
+    ]
+    path = tmp_path / "s.pcap"
+    with path.open("wb") as f:
+        w = PcapWriter(f, 1)
+        for i, p in enumerate(pkts):
+            w.write(Record(1_700_000_000.25 + i, p, len(p)))
+    r = subprocess.run(["tcpdump", "-n", "-S", "-r", str(path)], capture_output=True, text=True)
+    ours = [f"{timestamp(1_700_000_000.25 + i)} {summarize(p)}" for i, p in enumerate(pkts)]
+    assert r.stdout.splitlines() == ours

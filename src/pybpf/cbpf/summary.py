@@ -36,9 +36,9 @@ def summarize(pkt: bytes, linktype: int = names.DLT_EN10MB) -> str:
 def _ether(pkt: bytes) -> str:
     etype = struct.unpack_from("!H", pkt, 12)[0]
     off, prefix = 14, ""
+    # tcpdump shows VLAN tags only with -e; without it the line starts at the payload.
     while etype in (0x8100, 0x88A8) and len(pkt) >= off + 4:
-        tci, etype = struct.unpack_from("!HH", pkt, off)
-        prefix += f"vlan {tci & 0xFFF}, p {tci >> 13}, "
+        etype = struct.unpack_from("!H", pkt, off + 2)[0]
         off += 4
     body = pkt[off:]
     if etype == names.ETHERTYPE_IP:
