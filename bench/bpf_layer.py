@@ -18,6 +18,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +86,6 @@ def bench_maps(reps: int) -> None:
 
 def bench_buffers(reps: int) -> None:
     libc = ctypes.CDLL(None)
-    pid = os.getpid()
     n = 100_000
 
     def ring_once() -> float:
@@ -96,7 +96,9 @@ def bench_buffers(reps: int) -> None:
             got += 1
 
         with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 22)) as m:
-            prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, True)))
+            prog = Program.load(
+                ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), True))
+            )
             with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
                 for _ in range(n):
                     libc.getpid()
@@ -115,7 +117,9 @@ def bench_buffers(reps: int) -> None:
             got += 1
 
         with Map.create(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, ncpu)) as m:
-            prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, False)))
+            prog = Program.load(
+                ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), False))
+            )
             with prog, PerfBuffer(m, pages=1024, wakeup_events=1 << 30) as pb:
                 with attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
                     for _ in range(n):

@@ -97,20 +97,25 @@ def ret0() -> list[Insn]:
     return [mov(0, 0), exit_()]
 
 
-def pid_filter(pid: int) -> list[Insn | Label | Jump]:
-    """r6 = tgid; exit unless it equals ``pid``."""
+def pid_filter(tid: int) -> list[Insn | Label | Jump]:
+    """r6 = tgid (the user-space pid); exit unless the current thread id is ``tid``.
+
+    Filtering on the *thread* keeps counts exact even when another thread of the test
+    process (pytest-xdist's I/O thread, say) makes the same call.
+    """
     return [
         call(GET_CURRENT_PID_TGID),
-        Insn(0x77, 0, 0, 0, 32),  # r0 >>= 32: the tgid (user-space pid)
+        Insn(0xBC, 1, 0, 0, 0),  # w1 = w0: the thread id (low half, zero-extended)
+        Insn(0x77, 0, 0, 0, 32),  # r0 >>= 32: the tgid
         movr(6, 0),
-        Jump(0x55, "out", dst=6, imm=pid),  # if r6 != pid goto out
+        Jump(0x55, "out", dst=1, imm=tid),  # if r1 != tid goto out
     ]
 
 
-def count_by_pid(map_fd: int, pid: int | None = None) -> list[Insn]:
+def count_by_pid(map_fd: int, tid: int | None = None) -> list[Insn]:
     """map[tgid] += 1 (u32 key, u64 value), optionally only for ``pid``."""
     head: list[Insn | Label | Jump] = (
-        pid_filter(pid) if pid is not None
+        pid_filter(tid) if tid is not None
         else [call(GET_CURRENT_PID_TGID), Insn(0x77, 0, 0, 0, 32), movr(6, 0)]
     )  # fmt: skip
     return build([
@@ -137,7 +142,7 @@ def count_by_pid(map_fd: int, pid: int | None = None) -> list[Insn]:
     ])  # fmt: skip
 
 
-def output_pid(map_fd: int, pid: int, ringbuf: bool) -> list[Insn]:
+def output_pid(map_fd: int, tid: int, ringbuf: bool) -> list[Insn]:
     """Send the 8-byte pid_tgid value to a ring buffer or perf buffer, only for ``pid``.
 
     Failed sends are counted into slot 0 of nothing: the reader's own counters tell.
@@ -151,7 +156,7 @@ def output_pid(map_fd: int, pid: int, ringbuf: bool) -> list[Insn]:
                 movr(4, 10), add(4, -8), mov(5, 8), call(PERF_EVENT_OUTPUT)]  # fmt: skip
     return build([
         movr(7, 1),  # keep ctx for perf_event_output
-        *pid_filter(pid),
+        *pid_filter(tid),
         stdw(10, -8, 6),
         *send,
         Label("out"),
@@ -160,11 +165,11 @@ def output_pid(map_fd: int, pid: int, ringbuf: bool) -> list[Insn]:
     ])  # fmt: skip
 
 
-def reserve_then(map_fd: int, pid: int, discard: bool) -> list[Insn]:
+def reserve_then(map_fd: int, tid: int, discard: bool) -> list[Insn]:
     """bpf_ringbuf_reserve 8 bytes, write the tgid, then submit (or discard) the record."""
     finish = 133 if discard else 132  # bpf_ringbuf_discard / bpf_ringbuf_submit
     return build([
-        *pid_filter(pid),
+        *pid_filter(tid),
         ld_map(1, map_fd),
         mov(2, 8),
         mov(3, 0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
+import threading
 
 import pytest
 from bpf_testprogs import count_by_pid, output_pid, reserve_then
@@ -32,7 +33,9 @@ def _getpid_n(n: int) -> None:
 def test_tracepoint_counts_getpid_exactly() -> None:
     pid = os.getpid()
     with Map.create(MapSpec(MapType.HASH, 4, 8, 1024, name="counts")) as m:
-        spec = ProgSpec(ProgType.TRACEPOINT, count_by_pid(m.fd), name="count_getpid")
+        spec = ProgSpec(
+            ProgType.TRACEPOINT, count_by_pid(m.fd, threading.get_native_id()), name="count_getpid"
+        )
         with Program.load(spec) as prog:
             prog_id, map_id = prog.id, m.id
             link = attach_tracepoint(prog, "syscalls", "sys_enter_getpid")
@@ -51,7 +54,9 @@ def test_tracepoint_counts_getpid_exactly() -> None:
 def test_ringbuf_delivers_every_record() -> None:
     pid = os.getpid()
     with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 16, name="rb")) as m:
-        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, ringbuf=True)))
+        prog = Program.load(
+            ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), ringbuf=True))
+        )
         got: list[int] = []
         with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
             for _ in range(N // 100):
@@ -64,9 +69,10 @@ def test_ringbuf_delivers_every_record() -> None:
 
 
 def test_ringbuf_poll_wakes_up() -> None:
-    pid = os.getpid()
     with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 14)) as m:
-        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, ringbuf=True)))
+        prog = Program.load(
+            ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), ringbuf=True))
+        )
         with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
             assert rb.read(timeout=0) == []
             _getpid_n(3)
@@ -79,7 +85,11 @@ def test_perfbuf_reader_gets_records() -> None:
     pid = os.getpid()
     ncpu = max(online_cpus()) + 1
     with Map.create(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, ncpu, name="events")) as m:
-        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, ringbuf=False)))
+        prog = Program.load(
+            ProgSpec(
+                ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), ringbuf=False)
+            )
+        )
         with prog, PerfBuffer(m, pages=4) as pb:
             with attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
                 _getpid_n(50)
@@ -92,29 +102,46 @@ def test_perfbuf_reader_gets_records() -> None:
 
 
 def test_perfbuf_counts_lost_records() -> None:
-    pid = os.getpid()
     ncpu = max(online_cpus()) + 1
     with Map.create(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, ncpu)) as m:
-        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, ringbuf=False)))
+        prog = Program.load(
+            ProgSpec(
+                ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), ringbuf=False)
+            )
+        )
         # One data page holds ~170 24-byte samples; 2000 without reading must overflow.
-        with prog, PerfBuffer(m, pages=1, wakeup_events=10_000) as pb:
-            with attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
-                _getpid_n(2000)
-                events = pb.read(timeout=0)
-                # The kernel writes the LOST record once there is room again, ahead of the
-                # next sample: so free the ring, then produce one more.
-                _getpid_n(1)
-            events += pb.read(timeout=0)
-        samples = sum(1 for e in events if not e.lost)
-        assert pb.lost > 0
-        assert samples + pb.lost == 2001
+        # Stay on one CPU: the LOST record appears in the overflowed CPU's ring only, ahead
+        # of that ring's next sample.
+        cpu = min(os.sched_getaffinity(0))
+        saved = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})
+        try:
+            _overflow_perfbuf(m, prog)
+        finally:
+            os.sched_setaffinity(0, saved)
+
+
+def _overflow_perfbuf(m: Map, prog: Program) -> None:
+    with prog, PerfBuffer(m, pages=1, wakeup_events=10_000) as pb:
+        with attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
+            _getpid_n(2000)
+            events = pb.read(timeout=0)
+            # The kernel writes the LOST record once there is room again, ahead of the
+            # next sample: so free the ring, then produce one more.
+            _getpid_n(1)
+        events += pb.read(timeout=0)
+    samples = sum(1 for e in events if not e.lost)
+    assert pb.lost > 0
+    assert samples + pb.lost == 2001
 
 
 @pytest.mark.parametrize("discard", [False, True])
 def test_ringbuf_reserve_submit_and_discard(discard: bool) -> None:
     pid = os.getpid()
     with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 14)) as m:
-        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, reserve_then(m.fd, pid, discard)))
+        prog = Program.load(
+            ProgSpec(ProgType.TRACEPOINT, reserve_then(m.fd, threading.get_native_id(), discard))
+        )
         with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
             _getpid_n(30)
             records = rb.read()
@@ -127,9 +154,10 @@ def test_ringbuf_reserve_submit_and_discard(discard: bool) -> None:
 
 
 def test_ringbuf_callback_error_consumes_the_record() -> None:
-    pid = os.getpid()
     with Map.create(MapSpec(MapType.RINGBUF, 0, 0, 1 << 14)) as m:
-        prog = Program.load(ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, pid, ringbuf=True)))
+        prog = Program.load(
+            ProgSpec(ProgType.TRACEPOINT, output_pid(m.fd, threading.get_native_id(), ringbuf=True))
+        )
         with prog, RingBuffer(m) as rb, attach_tracepoint(prog, "syscalls", "sys_enter_getpid"):
             _getpid_n(3)
 
