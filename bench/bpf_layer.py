@@ -47,6 +47,8 @@ def wall(cmd: list[str]) -> float:
 
 
 def bench_feature(reps: int) -> None:
+    report("python -c pass (interpreter floor)", [wall([sys.executable, "-c", "pass"])
+                                                  for _ in range(reps)], "ms")  # fmt: skip
     report("pybpf feature (wall)", [wall([sys.executable, "-m", "pybpf", "feature"])
                                     for _ in range(reps)], "ms")  # fmt: skip
     report("pybpf feature --json (wall)", [wall([sys.executable, "-m", "pybpf", "feature",
