@@ -102,3 +102,26 @@ def test_kernel_xdp_agrees(expr: str, no_leaks: None) -> None:
                 assert xdp.test_run(pkt).retval == (XDP_PASS if want else XDP_DROP), pkt.hex()
         got = [struct.unpack("<Q", counts.lookup(struct.pack("<I", i)))[0] for i in (0, 1)]
     assert got == expected
+
+
+@pytest.mark.parametrize("link", ["en10mb", "raw"])
+def test_python_compiled_filters_match_interpreter(link: str) -> None:
+    from pybpf.cbpf import insn as I
+    from pybpf.cbpf.insn import parse_listing
+    from pybpf.cbpf.pycompile import compile_program
+
+    from .goldens import load
+
+    packets = corpus(80, seed=21, raw=link == "raw")
+    for g in load(f"exprs_{link}_opt") + load(f"exprs_{link}_noopt"):
+        if g.status:
+            continue
+        prog = parse_listing(g.text)
+        fn = compile_program(prog)
+        for pkt in packets:
+            assert fn(pkt, None, None) == run(prog, pkt), (g.expr, pkt.hex())
+    live = compile_filter("vlan 10 and udp", live=True)
+    fn = compile_program(live)
+    meta = {I.SKF_AD_VLAN_TAG_PRESENT: 1, I.SKF_AD_VLAN_TAG: 0x200A}
+    for pkt in corpus(80, seed=5):
+        assert fn(pkt, 999, meta) == run(live, pkt, 999, meta)

@@ -77,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace, prog: list, lt: int, records: object) -> int:  # type: ignore[type-arg]
+    from pybpf.cbpf.pycompile import compile_program
     from pybpf.cbpf.summary import summarize, timestamp
-    from pybpf.cbpf.vm import run as vm_run
 
+    vm_run = compile_program(prog)
     n = 0
     with contextlib.suppress(_Stop):
         for rec in records:  # type: ignore[attr-defined]
-            if vm_run(prog, rec.data, rec.wirelen) == 0:
+            if vm_run(rec.data, rec.wirelen, None) == 0:
                 continue
             n += 1
             if not args.quiet:
