@@ -10,10 +10,9 @@ from __future__ import annotations
 import errno as E
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import NamedTuple
 
 from pybpf.asm.insn import Insn, encode
 from pybpf.bpf import syscall as sc
@@ -110,13 +109,20 @@ class ProgSpec:
         return a, [code, lic, finfo, linfo]
 
 
-class TestRun(NamedTuple):
-    """Result of ``BPF_PROG_TEST_RUN``."""
+@dataclass(frozen=True)
+class TestRun:
+    """Result of ``BPF_PROG_TEST_RUN``; unpacks as ``(retval, data_out, duration)``."""
+
+    __test__ = False  # not a pytest test class, despite the name
 
     retval: int
     data_out: bytes
     duration: int
+    """Mean nanoseconds per run, as the kernel measured it."""
     ctx_out: bytes = b""
+
+    def __iter__(self) -> Iterator[int | bytes]:
+        return iter((self.retval, self.data_out, self.duration))
 
 
 class Program:
