@@ -11,6 +11,7 @@ number of the generated source, which costs nothing until something goes wrong.
 from __future__ import annotations
 
 import itertools
+import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -148,12 +149,23 @@ def _cond(op: int, dst: int, src: int, imm: int) -> str:
     return f"({a} ^ {flip}) {sg} {int(b) ^ flip}"
 
 
+def _addr(reg: int, off: int) -> str:
+    return f"r{reg}" if off == 0 else f"(r{reg} + {off & M64}) & M64"
+
+
+def _store(size: int, value: str) -> str:
+    if size == 1:
+        return f"WB[a >> 32][a & M32] = {value}"
+    return f"P{size}(WB[a >> 32], a & M32, {value})"
+
+
 class _Translator:
     def __init__(self, prog: Program) -> None:
         self.prog = prog
         self.prep = prog.prep
         self.gen = _Gen()
         self._all_leaders: set[int] = set()
+        self.loop_start: int | None = None
 
     def function(self, entry: int) -> None:
         g = self.gen
@@ -176,39 +188,108 @@ class _Translator:
         self.gen.emit(indent, "else:", blocks[mid])
         self.tree(blocks[mid:], indent + 1)
 
-    def block(self, start: int, ind: int) -> None:
+    def block_pcs(self, start: int) -> list[int]:
+        """Slots of the block at ``start``: up to a branch/exit or the next leader."""
         slots = self.prep.slots
-        g = self.gen
-        # the block runs to the first branch/exit or up to the next leader
         pcs: list[int] = []
         pc = start
-        leaders = set(self.prep.funcs)
         while pc < len(slots):
             pcs.append(pc)
             s = slots[pc]
             assert s is not None
             op = s[0]
-            if op & 0x07 in (0x05, 0x06) and op & 0xF0 not in (0x80,):
+            if op & 0x07 in (0x05, 0x06) and op & 0xF0 != 0x80:
                 break
             pc += 2 if op == 0x18 else 1
-            if pc in self._all_leaders or pc in leaders:
+            if pc in self._all_leaders:
                 break
-        g.emit(ind, f"n += {len(pcs)}", start)
-        g.emit(ind, "if n > LIMIT:", start)
-        g.emit(ind + 1, "raise LimitExceeded", start)
-        for i, pc in enumerate(pcs):
-            self.insn(pc, ind, len(pcs) - i - 1)
+        return pcs
+
+    def _uncond_next(self, pcs: list[int]) -> int | None:
+        """Where the block always goes next (a ``ja`` or a fall-through), else None."""
         last = pcs[-1]
-        s = slots[last]
+        s = self.prep.slots[last]
+        assert s is not None
+        op = s[0]
+        if op & 0x07 in (0x05, 0x06) and op & 0xF0 == 0x00:
+            return self.prep.jump_target(last)
+        if op & 0x07 in (0x05, 0x06) and op & 0xF0 != 0x80:
+            return None  # conditional or exit
+        nxt = last + (2 if op == 0x18 else 1)
+        return nxt if nxt < len(self.prep.slots) else None
+
+    def _exits(self, pcs: list[int]) -> set[int]:
+        """Blocks the last instruction of ``pcs`` can transfer to."""
+        last = pcs[-1]
+        s = self.prep.slots[last]
+        assert s is not None
+        op = s[0]
+        if op & 0x07 in (0x05, 0x06) and op & 0xF0 == 0x90:
+            return set()
+        if op & 0x07 in (0x05, 0x06) and op & 0xF0 not in (0x00, 0x80):
+            return {self.prep.jump_target(last), last + 1}
+        nxt = self._uncond_next(pcs)
+        return set() if nxt is None else {nxt}
+
+    def block(self, start: int, ind: int) -> None:
+        """Emit one block; a small unconditional successor is inlined (tail duplication),
+        and a block that comes back to itself becomes an inner ``while`` loop, so a hot
+        loop runs without returning to the dispatcher."""
+        pcs = self.block_pcs(start)
+        parts = [pcs]
+        nxt = self._uncond_next(pcs)
+        if nxt is not None and nxt != start and nxt in self._all_leaders:
+            tail = self.block_pcs(nxt)
+            if len(tail) <= 8:
+                parts.append(tail)
+        loops = start in self._exits(parts[-1])
+        g = self.gen
+        self.loop_start = start if loops else None
+        if loops:
+            g.emit(ind, "while True:", start)
+            ind += 1
+        for k, part in enumerate(parts):
+            g.emit(ind, f"n += {len(part)}", part[0])
+            if k == 0:
+                g.emit(ind, "if n > LIMIT:", part[0])
+                g.emit(ind + 1, "raise LimitExceeded", part[0])
+            inlined_next = k + 1 < len(parts)
+            for i, pc in enumerate(part):
+                if inlined_next and i == len(part) - 1 and self._is_ja(pc):
+                    continue  # the jump to the inlined block needs no code
+                self.insn(pc, ind, len(part) - i - 1)
+            if not inlined_next:
+                self._fallthrough(part, ind)
+        if loops:
+            g.emit(ind, "break", start)
+        self.loop_start = None
+
+    def _is_ja(self, pc: int) -> bool:
+        s = self.prep.slots[pc]
+        assert s is not None
+        return s[0] & 0x07 in (0x05, 0x06) and s[0] & 0xF0 == 0x00
+
+    def _fallthrough(self, pcs: list[int], ind: int) -> None:
+        last = pcs[-1]
+        s = self.prep.slots[last]
         assert s is not None
         op = s[0]
         if op & 0x07 in (0x05, 0x06) and op & 0xF0 != 0x80:
             return
         nxt = last + (2 if op == 0x18 else 1)
-        if nxt >= len(slots):
-            g.emit(ind, f"raise VMError('fell off the end of the program', {nxt})", last)
+        if nxt >= len(self.prep.slots):
+            self.gen.emit(ind, f"raise VMError('fell off the end of the program', {nxt})", last)
         else:
-            g.emit(ind, f"b = {nxt}", last)
+            self.goto(nxt, ind, last)
+
+    def goto(self, target: int, ind: int, pc: int) -> None:
+        """Transfer to block ``target``: ``continue`` inside its own loop, else via ``b``."""
+        if self.loop_start is not None and target == self.loop_start:
+            self.gen.emit(ind, "continue", pc)
+        else:
+            self.gen.emit(ind, f"b = {target}", pc)
+            if self.loop_start is not None:
+                self.gen.emit(ind, "break", pc)
 
     def insn(self, pc: int, ind: int, rest: int) -> None:
         s = self.prep.slots[pc]
@@ -220,17 +301,24 @@ class _Translator:
             g.emit(ind, _alu(op, dst, src, off, imm), pc)
         elif cls == 0x01:
             size = _SIZES[op & 0x18]
-            load = f"LD((r{src} + {off & M64}) & M64, {size})"
+            g.emit(ind, f"a = {_addr(src, off)}", pc)
+            if size == 1:
+                load = "RB[a >> 32][a & M32]"
+            else:
+                load = f"U{size}(RB[a >> 32], a & M32)[0]"
             if op & 0xE0 == 0x80:
                 load = f"_sext({load}, {size * 8})"
             g.emit(ind, f"r{dst} = {load}", pc)
         elif cls == 0x02:
-            g.emit(ind, f"ST((r{dst} + {off & M64}) & M64, {_SIZES[op & 0x18]}, {imm & M64})", pc)
+            size = _SIZES[op & 0x18]
+            g.emit(ind, f"a = {_addr(dst, off)}", pc)
+            g.emit(ind, _store(size, str(imm & ((1 << (size * 8)) - 1))), pc)
         elif cls == 0x03:
             size = _SIZES[op & 0x18]
-            addr = f"(r{dst} + {off & M64}) & M64"
+            addr = _addr(dst, off)
             if op & 0xE0 == 0x60:
-                g.emit(ind, f"ST({addr}, {size}, r{src})", pc)
+                g.emit(ind, f"a = {addr}", pc)
+                g.emit(ind, _store(size, f"r{src} & {(1 << (size * 8)) - 1}"), pc)
             else:
                 call = f"AT({addr}, {size}, {imm}, r{src}, r0)"
                 if imm == 0xF1:
@@ -253,12 +341,12 @@ class _Translator:
         elif code == 0x80:
             self.call(pc, ind, op, dst, src, imm, rest)
         elif code == 0x00:
-            g.emit(ind, f"b = {self.prep.jump_target(pc)}", pc)
+            self.goto(self.prep.jump_target(pc), ind, pc)
         else:
             g.emit(ind, f"if {_cond(op, dst, src, imm)}:", pc)
-            g.emit(ind + 1, f"b = {self.prep.jump_target(pc)}", pc)
+            self.goto(self.prep.jump_target(pc), ind + 1, pc)
             g.emit(ind, "else:", pc)
-            g.emit(ind + 1, f"b = {pc + 1}", pc)
+            self.goto(pc + 1, ind + 1, pc)
 
     def call(self, pc: int, ind: int, op: int, dst: int, src: int, imm: int, rest: int) -> None:
         g = self.gen
@@ -287,6 +375,7 @@ class _Translator:
         self._all_leaders = set()
         for f in self.prep.funcs:
             self._all_leaders.update(_leaders(self.prep, f))
+        self._all_leaders.update(self.prep.funcs)
         for f in self.prep.funcs:
             self.function(f)
         return "\n".join(self.gen.lines) + "\n"
@@ -317,9 +406,46 @@ def translate(prog: Program) -> Callable[[Program, int, int], int]:
             ) from None
         except MemoryFault as e:
             raise VMError(str(e), _fault_pc(filename, pcs)) from None
+        except (IndexError, TypeError, struct.error):
+            # an inline access missed every region: redo it the slow way for the message
+            pc, regs = _fault_frame(filename, pcs)
+            if pc < 0:
+                raise
+            raise VMError(_replay(prog, pc, regs), pc) from None
 
     run.source = src  # type: ignore[attr-defined]
     return run
+
+
+def _fault_frame(filename: str, pcs: list[int]) -> tuple[int, dict[str, Any]]:
+    """Slot and local variables of the innermost generated frame in the traceback."""
+    import sys
+
+    tb = sys.exc_info()[2]
+    pc, regs = -1, {}
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            pc, regs = pcs[tb.tb_lineno - 1], tb.tb_frame.f_locals
+        tb = tb.tb_next
+    return pc, regs
+
+
+def _replay(prog: Program, pc: int, regs: dict[str, Any]) -> str:
+    """The fault message of the memory instruction at ``pc`` given the registers."""
+    s = prog.prep.slots[pc]
+    assert s is not None
+    op, dst, src, off, _ = s
+    base = regs[f"r{src}"] if op & 0x07 == 0x01 else regs[f"r{dst}"]
+    addr = (base + off) & M64
+    size = _SIZES[op & 0x18]
+    try:
+        if op & 0x07 == 0x01:
+            prog.machine.mem.load(addr, size)
+        else:
+            prog.machine.mem.store(addr, size, 0)
+    except MemoryFault as e:
+        return str(e)
+    return f"invalid memory access at {addr:#x} size {size}"
 
 
 def _fault_pc(filename: str, pcs: list[int]) -> int:
@@ -350,8 +476,14 @@ def _namespace(prog: Program) -> dict[str, Any]:
         "m": m,
         "M64": M64,
         "M32": M32,
-        "LD": mem.load,
-        "ST": mem.store,
+        "RB": mem.rbufs,
+        "WB": mem.wbufs,
+        "U2": struct.Struct("<H").unpack_from,
+        "U4": struct.Struct("<I").unpack_from,
+        "U8": struct.Struct("<Q").unpack_from,
+        "P2": struct.Struct("<H").pack_into,
+        "P4": struct.Struct("<I").pack_into,
+        "P8": struct.Struct("<Q").pack_into,
         "AT": at,
         "H": m.helpers,
         "STACKS": m.stack_bufs,

@@ -31,6 +31,10 @@ class Memory:
     def __init__(self) -> None:
         self.regions: list[Region | None] = [None]
         self._free: list[int] = []
+        # buffers by region index, for the translator's inline accesses: a missing region
+        # is None (TypeError), an out-of-range offset raises IndexError or struct.error
+        self.rbufs: list[bytearray | None] = [None]
+        self.wbufs: list[bytearray | None] = [None]
 
     def map(self, buf: bytearray, name: str, writable: bool = True) -> int:
         """Map ``buf`` and return its base address."""
@@ -39,8 +43,12 @@ class Memory:
         region = Region(base, buf, name, writable)
         if idx == len(self.regions):
             self.regions.append(region)
+            self.rbufs.append(buf)
+            self.wbufs.append(buf if writable else None)
         else:
             self.regions[idx] = region
+            self.rbufs[idx] = buf
+            self.wbufs[idx] = buf if writable else None
         return base
 
     def unmap(self, base: int) -> None:
@@ -48,6 +56,8 @@ class Memory:
         idx = base >> 32
         if 0 < idx < len(self.regions) and self.regions[idx] is not None:
             self.regions[idx] = None
+            self.rbufs[idx] = None
+            self.wbufs[idx] = None
             self._free.append(idx)
 
     def region(self, addr: int, size: int) -> tuple[Region, int]:
