@@ -288,3 +288,27 @@ def test_link_info_details_name_the_attach_point() -> None:
             assert link.info().details == {"tp_name": "sys_enter"}
     with Program.load(iter_spec("task", ret0)) as p, attach_iter(p) as link:
         assert link.info().details == {"target_name": "task"}
+
+
+def test_bad_attach_points_are_one_line_errors() -> None:
+    from pybpf.errors import PybpfError
+
+    ret0 = [mov(0, 0), exit_()]
+    with Program.load(ProgSpec(ProgType.KPROBE, ret0)) as p:
+        with pytest.raises(PybpfError) as ei:
+            attach_uprobe(p, "libc", "no_such_function_xyz")
+        assert "no_such_function_xyz" in str(ei.value)
+        with pytest.raises(PybpfError) as ei:
+            attach_uprobe(p, "/no/such/binary", "main")
+        assert "/no/such/binary" in str(ei.value)
+    with Program.load(ProgSpec(ProgType.TRACEPOINT, ret0)) as p:
+        with pytest.raises(PybpfError, match="sys_enter_nonesuch"):
+            attach_tracepoint(p, "syscalls", "sys_enter_nonesuch")
+    with Program.load(ProgSpec(ProgType.RAW_TRACEPOINT, ret0)) as p:
+        with pytest.raises(PybpfError, match="raw tracepoint nonesuch_tp"):
+            attach_raw_tracepoint(p, "nonesuch_tp")
+    with pytest.raises(PybpfError, match="nonesuch_tp"):
+        tp_btf_spec("nonesuch_tp", ret0)
+    with pytest.raises(PybpfError, match="unknown perf event 'bogus'"):
+        with Program.load(ProgSpec(ProgType.PERF_EVENT, ret0)) as p:
+            attach_perf_event(p, "bogus", frequency=99)
