@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
-import platform
 import struct
 from enum import IntEnum, IntFlag
 
@@ -30,10 +29,14 @@ _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 
 
+_MACHINE = os.uname().machine
+
+
 def _nr(name: str) -> int:
-    table = _NR.get(platform.machine())
+    machine = _MACHINE
+    table = _NR.get(machine)
     if table is None:
-        raise OSError(38, f"{name}: unsupported architecture {platform.machine()}")
+        raise OSError(38, f"{name}: unsupported architecture {machine}")
     return table[name]
 
 
