@@ -312,3 +312,33 @@ def test_bad_attach_points_are_one_line_errors() -> None:
     with pytest.raises(PybpfError, match="unknown perf event 'bogus'"):
         with Program.load(ProgSpec(ProgType.PERF_EVENT, ret0)) as p:
             attach_perf_event(p, "bogus", frequency=99)
+
+
+def _iter_task_printf() -> list[Insn]:
+    """bpf_seq_printf(seq, "%d\\n", &task->tgid) for every task: text output."""
+    tgid_off = struct_member_offset("task_struct", "tgid")
+    assert tgid_off is not None
+    fmt = struct.unpack("<i", b"%d\n\0")[0]
+    return build([
+        Insn(0x79, 2, 1, 8, 0),  # r2 = ctx->task
+        Jump(0x15, "out", dst=2, imm=0),
+        Insn(0x79, 1, 1, 0, 0),  # r1 = ctx->meta
+        Insn(0x79, 1, 1, 0, 0),  # r1 = meta->seq
+        Insn(0x61, 3, 2, tgid_off, 0),  # r3 = task->tgid
+        stdw(10, -16, 3),  # the one u64 argument
+        Insn(0x62, 10, 0, -4, fmt),  # the format string, on the stack
+        movr(2, 10), Insn(0x07, 2, 0, 0, -4), mov(3, 4),
+        movr(4, 10), Insn(0x07, 4, 0, 0, -16), mov(5, 8),
+        call(126),  # bpf_seq_printf(seq, fmt, 4, data, 8)
+        Label("out"),
+        mov(0, 0),
+        exit_(),
+    ])  # fmt: skip
+
+
+def test_iter_task_text_lists_our_pid() -> None:
+    with Program.load(iter_spec("task", _iter_task_printf())) as p, attach_iter(p) as link:
+        text = link.read_text()
+    lines = text.splitlines()
+    assert str(os.getpid()) in lines
+    assert all(line.isdigit() for line in lines)

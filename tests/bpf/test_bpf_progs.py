@@ -155,3 +155,10 @@ def test_big_program_log_grows() -> None:
         with Program.load(spec, log_level=2, log_size=256) as p:
             assert len(p.verifier_log) > 256
             assert "processed" in p.verifier_log
+
+
+def test_stats_sysctl_reads_the_proc_file() -> None:
+    from pybpf.bpf.info import stats_sysctl
+
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        assert stats_sysctl() == (f.read().strip() == "1")
