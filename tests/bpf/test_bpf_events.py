@@ -167,3 +167,15 @@ def test_ringbuf_callback_error_consumes_the_record() -> None:
             with pytest.raises(ValueError):
                 rb.consume(boom)
             assert len(rb.read()) == 2  # the failing record is not handed over again
+
+
+def test_tracepoint_ioctl_attach_counts_exactly() -> None:
+    with Map.create(MapSpec(MapType.HASH, 4, 8, 16)) as m:
+        spec = ProgSpec(ProgType.TRACEPOINT, count_by_pid(m.fd, threading.get_native_id()))
+        with Program.load(spec) as prog:
+            link = attach_tracepoint(prog, "syscalls", "sys_enter_getpid", use_link=False)
+            with link:
+                assert not link.is_bpf_link
+                _getpid_n(N)
+            _getpid_n(5)  # closing the perf event detached the program
+            assert m.view("<I", "<Q")[os.getpid()] == N

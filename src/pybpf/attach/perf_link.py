@@ -14,21 +14,24 @@ from pybpf.bpf.syscall import AttachType
 from pybpf.errors import KernelError
 
 
-def attach_perf_fd(prog: Program, pfd: Fd, label: str, feature: str | None = None) -> Link:
+def attach_perf_fd(
+    prog: Program, pfd: Fd, label: str, feature: str | None = None, *, use_link: bool = True
+) -> Link:
     """Attach ``prog`` to the perf event ``pfd``; the returned link owns ``pfd``.
 
     ``BPF_LINK_CREATE`` with ``BPF_PERF_EVENT`` gives a kernel link (detached even after
-    SIGKILL); kernels without it get ``PERF_EVENT_IOC_SET_BPF``.
+    SIGKILL); kernels without it (or ``use_link=False``) get ``PERF_EVENT_IOC_SET_BPF``.
     """
     try:
+        lfd: Fd | None = None
         try:
-            lfd: Fd | None = link_create(
-                prog.fd, pfd.fd, AttachType.PERF_EVENT, context=f"attach {label}", feature=feature
-            )
+            if use_link:
+                lfd = link_create(prog.fd, pfd.fd, AttachType.PERF_EVENT,
+                                  context=f"attach {label}", feature=feature)  # fmt: skip
         except KernelError as e:
             if e.errno not in (E.EINVAL, E.EOPNOTSUPP, E.ENOTSUP):
                 raise
-            lfd = None
+        if lfd is None:
             try:
                 sc.perf_ioctl(pfd.fd, sc.PERF_EVENT_IOC_SET_BPF, prog.fd)
             except OSError as e2:

@@ -15,15 +15,18 @@ from pybpf.bpf.syscall import AttachType, PerfType, ProgType
 from pybpf.errors import UsageError
 
 
-def attach_tracepoint(prog: Program, category: str, name: str) -> Link:
-    """Attach a ``TRACEPOINT`` program to ``category:name`` through a perf tracepoint event."""
+def attach_tracepoint(prog: Program, category: str, name: str, *, use_link: bool = True) -> Link:
+    """Attach a ``TRACEPOINT`` program to ``category:name`` through a perf tracepoint event.
+
+    ``use_link=False`` forces the pre-link ``PERF_EVENT_IOC_SET_BPF`` way (old kernels).
+    """
     label = f"tracepoint:{category}:{name}"
     tp_id = tracefs.tracepoint_id(category, name)
     # One event on CPU 0 is enough: the program hangs off the tracepoint itself and runs on
     # every CPU.
     attr = PerfAttr(PerfType.TRACEPOINT, tp_id, sample_period=1, wakeup=1)
     pfd = open_perf_event(attr, -1, 0, context=f"open {label}")
-    return attach_perf_fd(prog, pfd, label)
+    return attach_perf_fd(prog, pfd, label, use_link=use_link)
 
 
 def attach_raw_tracepoint(prog: Program, name: str) -> Link:
