@@ -23,7 +23,13 @@ from pybpf.attach.tracepoint import (
     tp_btf_id,
     tp_btf_spec,
 )
-from pybpf.attach.uprobe import attach_uprobe, attach_uprobe_multi, resolve_target
+from pybpf.attach.uprobe import (
+    attach_uprobe,
+    attach_uprobe_multi,
+    attach_usdt,
+    find_usdt,
+    resolve_target,
+)
 
 __all__ = [
     "HARDWARE_EVENTS",
@@ -39,9 +45,11 @@ __all__ = [
     "attach_tracepoint",
     "attach_uprobe",
     "attach_uprobe_multi",
+    "attach_usdt",
     "attach_watchpoint",
     "event_attr",
     "fentry_spec",
+    "find_usdt",
     "iter_spec",
     "kprobe_support",
     "resolve_target",

@@ -13,6 +13,7 @@ import struct
 from collections.abc import Sequence
 
 from pybpf import elf
+from pybpf.attach.group import LinkGroup
 from pybpf.attach.perf_link import attach_perf_fd
 from pybpf.attach.pmu import format_bit, pmu_type
 from pybpf.bpf import syscall as sc
@@ -20,7 +21,7 @@ from pybpf.bpf.link import Link, link_create
 from pybpf.bpf.perf import PerfAttr, open_perf_event
 from pybpf.bpf.prog import Program
 from pybpf.bpf.syscall import AttachType
-from pybpf.errors import NotSupportedError
+from pybpf.errors import NotSupportedError, UsageError
 
 BPF_F_UPROBE_MULTI_RETURN = 1
 
@@ -67,6 +68,33 @@ def attach_uprobe(
     return attach_perf_fd(prog, pfd, label)
 
 
+def find_usdt(path: str, provider: str, name: str) -> list[elf.UsdtProbe]:
+    """Every location of USDT probe ``provider:name`` in ``path`` (one per inlined site)."""
+    binary = elf.resolve_binary(path)
+    found = [p for p in elf.usdt_probes(binary) if p.provider == provider and p.name == name]
+    if not found:
+        raise UsageError(f"usdt:{binary}:{provider}:{name}: no such probe")
+    return found
+
+
+def attach_usdt(prog: Program, path: str, provider: str, name: str, *, pid: int = -1) -> LinkGroup:
+    """Attach a ``KPROBE``-type program to every location of USDT probe ``provider:name``.
+
+    Probes guarded by a semaphore get it counted up by the kernel (``ref_ctr_offset``) for
+    as long as the links live, so the traced program actually reaches its probe sites.
+    """
+    links: list[Link] = []
+    try:
+        for p in find_usdt(path, provider, name):
+            links.append(attach_uprobe(prog, p.path, offset=p.offset, pid=pid,
+                                       ref_ctr_offset=p.semaphore_offset))  # fmt: skip
+    except BaseException:
+        for link in links:
+            link.close()
+        raise
+    return LinkGroup(links, f"usdt:{path}:{provider}:{name}")
+
+
 def attach_uprobe_multi(
     prog: Program,
     path: str,
@@ -100,4 +128,10 @@ def attach_uprobe_multi(
     return Link(lfd, label)
 
 
-__all__ = ["attach_uprobe", "attach_uprobe_multi", "resolve_target"]
+__all__ = [
+    "attach_uprobe",
+    "attach_uprobe_multi",
+    "attach_usdt",
+    "find_usdt",
+    "resolve_target",
+]
