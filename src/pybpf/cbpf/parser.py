@@ -87,12 +87,28 @@ class _Parser:
         return node
 
     def expr_(self, q: Qual, first_id: bool) -> tuple[Node, Qual]:
+        # "( value and ... )" is grammar.y's pid: once it starts with a bare value, every
+        # operand inside must be a value too ("(1.2.3.4 and tcp)" is a syntax error).
+        pid = first_id and self.starts_id_or_not_id()
         node, q = self.term(q, first_id)
         while self.is_kw("and", "or"):
             op = self.next().text
-            right, q = self.term(q, True)
+            if pid:
+                right: Node = self.id_(q)
+            else:
+                right, q = self.term(q, True)
             node = Bin(op, node, right)
         return node, q
+
+    def starts_id_or_not_id(self) -> bool:
+        j = 0
+        while self.is_op("!", k=j) or self.is_kw("!", k=j):
+            j += 1
+        save, self.i = self.i, self.i + j
+        try:
+            return self.starts_id()
+        finally:
+            self.i = save
 
     def term(self, q: Qual, allow_id: bool) -> tuple[Node, Qual]:
         if self.is_not():
