@@ -29,7 +29,7 @@ def test_feature_text_reports_this_kernel() -> None:
     out = p.stdout
     attach = out.split("attach kinds\n", 1)[1].split("\n\n", 1)[0]
     for name in ("tracepoint", "raw_tracepoint", "tp_btf", "uprobe", "uretprobe",
-                 "perf_event", "iter"):  # fmt: skip
+                 "perf_event", "iter", "watchpoint", "uprobe_multi"):  # fmt: skip
         assert line_says(attach, name, "yes"), name
     for name in ("kprobe", "kretprobe", "fentry", "fexit", "hardware_event"):
         assert line_says(attach, name, "no"), name

@@ -7,6 +7,7 @@ at once; a kind counts only if that worked.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
@@ -14,7 +15,7 @@ from contextlib import ExitStack, suppress
 from pybpf.attach.btfids import KIND_FUNC, KIND_TYPEDEF, vmlinux_type_id
 from pybpf.attach.iter import attach_iter, iter_spec
 from pybpf.attach.kprobe import attach_fentry, attach_kprobe, fentry_spec
-from pybpf.attach.perf_event import attach_perf_event
+from pybpf.attach.perf_event import attach_perf_event, attach_watchpoint
 from pybpf.attach.tracepoint import (
     attach_raw_tracepoint,
     attach_tp_btf,
@@ -28,6 +29,9 @@ from pybpf.bpf.syscall import AttachType, ProgType
 from pybpf.errors import PybpfError
 
 _Closeable = Callable[[ExitStack], object]
+
+_WATCHED = bytearray(8)
+"""Memory of our own for the probe watchpoint (a stray hit only runs an empty program)."""
 
 
 def _attempt(name: str, body: _Closeable) -> Probe:
@@ -84,6 +88,9 @@ def probe_attach_kinds() -> list[Probe]:
             attach_perf_event(_load(s, _prog(ProgType.PERF_EVENT)), "cycles",
                               period=1_000_000, cpus=[0]))),
         ("iter", lambda s: s.enter_context(attach_iter(_load(s, iter_spec("task", RET0))))),
+        ("watchpoint", lambda s: s.enter_context(
+            attach_watchpoint(_load(s, _prog(ProgType.PERF_EVENT)), id(_WATCHED), 8, "w",
+                              pid=os.getpid()))),
     ]  # fmt: skip
     # Detaching waits for RCU grace periods in the kernel (~80 ms for a uprobe); the waits
     # release the GIL, so attempting the kinds side by side makes the whole probe fast.
