@@ -13,6 +13,7 @@ import mmap
 import select
 import struct
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -21,7 +22,7 @@ from pybpf.bpf.fd import Fd
 from pybpf.bpf.maps import Map
 from pybpf.bpf.perf import PerfAttr, enable, open_perf_event
 from pybpf.bpf.syscall import MapType, PerfFlag, PerfRecord, PerfSample, PerfSw, PerfType
-from pybpf.errors import UsageError
+from pybpf.errors import PybpfError, UsageError
 
 _PAGE = mmap.PAGESIZE
 _HEAD, _TAIL = 1024, 1032
@@ -151,7 +152,8 @@ class PerfBuffer:
         """Remove the events from the map, unmap the rings and close the perf fds."""
         for cpu, ring in self._rings.items():
             if not self.map.closed:
-                self.map.delete(struct.pack("<I", cpu))
+                with suppress(PybpfError):  # the rings must be released regardless
+                    self.map.delete(struct.pack("<I", cpu))
             ring.close()
         self._rings.clear()
         self._epoll.close()
