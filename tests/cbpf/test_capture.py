@@ -190,3 +190,22 @@ def test_summary_lines_match_tcpdump(tmp_path: Path) -> None:
     r = subprocess.run(["tcpdump", "-n", "-S", "-r", str(path)], capture_output=True, text=True)
     ours = [f"{timestamp(1_700_000_000.25 + i)} {summarize(p)}" for i, p in enumerate(pkts)]
     assert r.stdout.splitlines() == ours
+
+
+@pytest.mark.kernel
+def test_capture_direction_with_packet_type(tmp_path: Path) -> None:
+    """``outbound`` reads Linux's packet type: only what the namespace itself sends."""
+    out = tmp_path / "dir.pcap"
+    with veth_pair("dir") as v:
+        proc = _start(["ip", "netns", "exec", v.b, *PYBPF, "capture", "-i", v.dev_b, "-c", "4",
+                       "-w", str(out), "--timeout", "20", "outbound and udp portrange 40601-40602"])  # fmt: skip
+        subprocess.run(["ip", "netns", "exec", v.a, sys.executable, "-c", SENDER, v.addr_b,
+                        "40601", "40602"], check=True)  # fmt: skip
+        subprocess.run(["ip", "netns", "exec", v.b, sys.executable, "-c", SENDER, v.addr_a,
+                        "40601", "40602"], check=True)  # fmt: skip
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    with out.open("rb") as f:
+        _, _, recs = read_pcap(f)
+        srcs = {r.data[26:30] for r in recs}
+    assert srcs == {bytes(int(x) for x in v.addr_b.split("."))}

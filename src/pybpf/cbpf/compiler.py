@@ -19,11 +19,13 @@ def build_blocks(
     snaplen: int = DEFAULT_SNAPLEN,
     netmask: int = 0,
     live: bool = False,
+    savefile: bool = False,
 ) -> Block:
     """The unoptimised block graph for ``expr`` (the root block)."""
     try:
         node = parse(expr)
         cg = CodeGen(linktype, snaplen, netmask, live)
+        cg.savefile = savefile
         if node is None:
             return new_block(I.RET | I.K, snaplen)
         p = cg.gen(node)
@@ -46,13 +48,17 @@ def compile_filter(
     snaplen: int = DEFAULT_SNAPLEN,
     netmask: int = 0,
     live: bool = False,
+    savefile: bool = False,
 ) -> list[I.CInsn]:
     """Compile ``expr`` for ``linktype``; raises :class:`FilterError` with libpcap's message.
 
     ``live`` compiles for a Linux packet socket, where the outermost VLAN tag has been moved
     from the packet data into metadata (tcpdump's listings are of the default, a file).
+    ``savefile`` refuses what a capture file cannot answer (``inbound``/``outbound``), as
+    libpcap does when reading one; RAW is always treated so (its tcpdump listings come from
+    ``tcpdump -r``).
     """
-    root = build_blocks(expr, linktype, snaplen, netmask, live)
+    root = build_blocks(expr, linktype, snaplen, netmask, live, savefile)
     if optimize:
         from pybpf.cbpf.optimize import optimize as run_optimizer
 

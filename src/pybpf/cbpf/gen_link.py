@@ -39,6 +39,7 @@ class LinkGen:
     def __init__(self, linktype: int, snaplen: int, netmask: int, live: bool = False) -> None:
         self.linktype = linktype
         self.live = live
+        self.savefile = False
         self.snaplen = snaplen
         self.netmask = netmask
         self.regused = [False] * I.MEMWORDS

@@ -38,6 +38,7 @@ _ALU = {
     ">>": I.RSH,
 }
 _JMPS = {"jgt": I.JGT, "jge": I.JGE, "jeq": I.JEQ}
+PACKET_OUTGOING = 4
 _NET_PROTOS = frozenset("ip arp rarp atalk decnet sca lat moprc mopdl ip6".split())
 _TRAN_PROTOS = frozenset("sctp tcp udp icmp igmp igrp pim vrrp carp".split())
 
@@ -85,6 +86,8 @@ class CodeGen(AddrGen):
             return self.gen_vlan(node.num)
         if node.kind == "broadcast":
             return self.gen_broadcast(node.proto)
+        if node.kind in ("inbound", "outbound"):
+            return self.gen_inbound(node.kind == "outbound")
         return self.gen_multicast(node.proto)
 
     def gen_len(self, jmp: int, n: int) -> Block:
@@ -127,6 +130,19 @@ class CodeGen(AddrGen):
         self.off_linktype += 4
         self.vlan_depth += 1
         return b0
+
+    def gen_inbound(self, outbound: bool) -> Block:
+        """Direction from Linux's packet type (ancillary ``type``); not in capture files."""
+        if self.savefile or self.linktype == names.DLT_RAW:
+            raise FilterError(
+                "inbound/outbound not supported on "
+                f"{names.dlt_description(self.linktype)} when reading savefiles"
+            )
+        k = (I.SKF_AD_OFF + I.SKF_AD_PKTTYPE) & I.U32
+        b = self.gen_cmp("link", k, I.H, PACKET_OUTGOING)
+        if not outbound:
+            gen_not(b)
+        return b
 
     def gen_vlan_metadata(self, num: int) -> Block:
         """The outermost tag of a live capture: Linux moves it out of the packet data into

@@ -40,6 +40,7 @@ RET_A = 0x10
 TAX, TXA = 0x00, 0x80
 # Linux's ancillary-data loads live at negative offsets from SKF_AD_OFF.
 SKF_AD_OFF = -0x1000
+SKF_AD_PKTTYPE = 4
 SKF_AD_VLAN_TAG = 44
 SKF_AD_VLAN_TAG_PRESENT = 48
 # How bpf_image names Linux ancillary-data loads (offsets from SKF_AD_OFF).

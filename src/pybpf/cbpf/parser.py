@@ -163,6 +163,9 @@ class _Parser:
             return Other(t.text, pos=t.pos), QERR
         if t.kind == "KW" and t.text in ("less", "greater", "byte", "vlan"):
             return self.other(), QERR
+        if t.kind == "KW" and t.text in ("inbound", "outbound"):
+            self.next()
+            return Other(t.text, pos=t.pos), QERR
         if t.kind == "NUM" or (t.kind == "KW" and t.text == "len") or self.is_op("-"):
             return self.relation(), QERR
         raise self.fail()

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
             raise UsageError(f"{args.read}: link type {file_lt} is not supported")
     try:
-        prog = compile_filter(expr, lt, True, args.snaplen, live=records is None)
+        live = records is None
+        prog = compile_filter(expr, lt, True, args.snaplen, live=live, savefile=not live)
     except FilterError as e:
         print(f"pybpf: ERROR: {e.message}", file=sys.stderr)
         if e.caret():
