@@ -1,1 +1,29 @@
-"""Semantic passes over the bpftrace AST (run in order by ``pybpf.passes.pipeline``)."""
+"""Semantic passes over the bpftrace AST, and the front end's entry points.
+
+``compile_frontend(source, filename, params)`` parses and analyses a script (see
+:mod:`pybpf.passes.pipeline`); ``list_probes(pattern, verbose)`` is ``-l``/``-lv``
+(:mod:`pybpf.lang.listing`).  Both are imported lazily so ``import pybpf.passes`` stays
+cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pybpf.lang.listing import list_probes
+    from pybpf.passes.pipeline import FrontendResult, compile_frontend
+
+__all__ = ["FrontendResult", "compile_frontend", "list_probes"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("compile_frontend", "FrontendResult"):
+        from pybpf.passes import pipeline
+
+        return getattr(pipeline, name)
+    if name == "list_probes":
+        from pybpf.lang.listing import list_probes
+
+        return list_probes
+    raise AttributeError(name)

@@ -260,8 +260,3 @@ def run(program: ast.Program, ctx: PassContext) -> None:
     for probe in program.probes:
         for ap in probe.attach_points:
             c.check(ap)
-        provs = {ap.provider for ap in probe.attach_points}
-        if len(probe.attach_points) > 1 and provs & {"begin", "end"}:
-            ctx.diags.error(
-                "BEGIN/END probes cannot be combined with other attach points", probe.span
-            )

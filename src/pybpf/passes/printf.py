@@ -52,9 +52,7 @@ def _accepts(conv: str, t: T.Type) -> str | None:
         return None if cat in ("integer", "pointer") else "pointer"
     if conv in ("r", "rx", "rh"):
         return None if cat in ("buffer", "string") else "buffer"
-    if conv == "s":
-        # %s prints any value through its text rendering; plain integers are a mistake.
-        return "string" if cat in ("integer", "pointer") else None
+    # %s prints any value through its text rendering (current bpftrace; 0.17 wanted strings).
     return None
 
 

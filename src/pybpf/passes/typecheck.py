@@ -519,6 +519,15 @@ class Checker:
         if ca == "pointer" and cb == "integer" and op in ("+", "-"):
             return a
         if ca in ("integer", "pointer") and cb in ("integer", "pointer"):
+            # A non-negative literal takes the other side's signedness (nsecs / 1000 is
+            # unsigned), as bpftrace sizes literals to their context.
+            if isinstance(e, ast.Binary | ast.Assign):
+                lhs = e.left if isinstance(e, ast.Binary) else e.target
+                rhs = e.right if isinstance(e, ast.Binary) else e.value
+                if isinstance(rhs, ast.Integer) and rhs.value >= 0:
+                    b = a
+                elif isinstance(lhs, ast.Integer) and lhs.value >= 0:
+                    a = b
             return T.promote(a, b)
         self.error(
             f"Type mismatch for '{op}': comparing '{T.type_name(a)}' with '{T.type_name(b)}'",

@@ -518,7 +518,7 @@ def promote(a: Type, b: Type) -> IntType:
     bpftrace widens arithmetic to 64 bits; the result is unsigned only when both operands
     are unsigned (pointers count as unsigned).
     """
-    return IntType(64, not (is_signed(a) or is_signed(b)))
+    return IntType(64, is_signed(a) or is_signed(b))
 
 
 def is_signed(t: Type) -> bool:
