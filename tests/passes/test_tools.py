@@ -16,7 +16,7 @@ from pybpf.lang.printer import format_program
 from pybpf.passes.pipeline import compile_frontend
 
 TOOLS = sorted(glob.glob("/usr/sbin/*.bt"))
-pytestmark = pytest.mark.skipif(not TOOLS, reason="bpftrace tools not installed")
+_NO_TOOLS = pytest.mark.skipif(not TOOLS, reason="bpftrace tools not installed")
 
 
 def _cfs_rq_has_nr_running() -> bool:
@@ -31,6 +31,7 @@ def _cfs_rq_has_nr_running() -> bool:
     return st is None or st.field("nr_running") is not None
 
 
+@_NO_TOOLS
 @pytest.mark.parametrize("path", TOOLS, ids=[Path(p).stem for p in TOOLS])
 def test_tool_passes_analysis(path: str) -> None:
     text = Path(path).read_text()
@@ -46,6 +47,18 @@ def test_tool_passes_analysis(path: str) -> None:
     assert len(r.resources.probes) == len(r.program.probes)
 
 
+PACKAGED = sorted(glob.glob(str(Path(__file__).parents[2] / "src" / "pybpf" / "tools" / "*.bt")))
+TRACER = sorted(glob.glob(str(Path(__file__).parents[1] / "testdata" / "tracer" / "*.bt")))
+
+
+@pytest.mark.parametrize("path", PACKAGED + TRACER, ids=[Path(p).stem for p in PACKAGED + TRACER])
+def test_project_scripts_pass_analysis(path: str) -> None:
+    """pybpf's own tools and the tracer's test programs are valid for the front end too."""
+    r = compile_frontend(Path(path).read_text(), path)
+    assert r.ok, r.render()
+
+
+@_NO_TOOLS
 @pytest.mark.parametrize("path", TOOLS, ids=[Path(p).stem for p in TOOLS])
 def test_tool_fmt_roundtrip(path: str) -> None:
     from pybpf.lang.dump import dump_ast

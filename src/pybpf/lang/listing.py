@@ -78,7 +78,11 @@ def _rawtracepoints(cat: Catalog, rest: str, verbose: bool) -> Iterator[str]:
         if m.match(name):
             yield f"rawtracepoint:{name}"
             if verbose:
-                yield from _safe(_btf_params(cat, f"__bpf_trace_{name}", True))
+                for stub in (f"__probestub_{name}", f"__bpf_trace_{name}"):
+                    lines = list(_safe(_btf_params(cat, stub, True)))
+                    if lines:
+                        yield from lines
+                        break
 
 
 def _safe(it: Iterator[str]) -> Iterator[str]:

@@ -146,9 +146,13 @@ class BtfTypes:
         """Arguments of raw tracepoint ``name`` (from ``btf_trace_<name>``, minus ctx)."""
         from pybpf import btf
 
-        named = self.func_params(f"__bpf_trace_{name}")
-        if named is not None:
-            return named[1:]
+        # Parameter names live on the tracepoint's stub functions (the btf_trace_ typedef's
+        # prototype is unnamed); events of a class share __bpf_trace_<class>, so try the
+        # per-event ones first.
+        for fn in (f"__probestub_{name}", f"__traceiter_{name}", f"__bpf_trace_{name}"):
+            named = self.func_params(fn)
+            if named is not None:
+                return named[1:]
         ids = self.spec.find_all(f"btf_trace_{name}", btf.Kind.TYPEDEF)
         if not ids:
             return None
