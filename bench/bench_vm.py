@@ -79,11 +79,45 @@ def measure(prog: list[Insn], engine: str, mem_size: int, min_time: float) -> tu
     return total_insns / total_time, prep
 
 
+def verifier_report() -> None:
+    """Our verifier against the kernel's on the test corpus (needs root), and its speed."""
+    from tests.verifier.kernel_compare import compare_all
+
+    t = time.perf_counter()
+    outs = compare_all()
+    took = time.perf_counter() - t
+    acc = [o for o in outs if o.kernel_ok]
+    rej = [o for o in outs if not o.kernel_ok]
+    false_acc = [o for o in rej if o.ours_ok]
+    false_rej = [o for o in acc if not o.ours_ok]
+    print(f"| corpus programs | {len(outs)} |")
+    print(f"| kernel accepts / rejects | {len(acc)} / {len(rej)} |")
+    print(f"| false accepts (kernel rejects, ours accepts) | {len(false_acc)} |")
+    print(f"| false rejects (kernel accepts, ours rejects) | {len(false_rej)} "
+          f"({100 * len(false_rej) / len(acc):.1f}% of accepted) |")  # fmt: skip
+    print(f"| time for both verifiers over the corpus | {took:.1f} s |")
+    for o in false_rej:
+        print(f"|   false reject: {o.entry.name} | {o.ours_msg} |")
+    from pybpf.asm import assemble as asm
+    from pybpf.verifier.check import Verifier
+
+    loop = asm("mov %r0, 0\nmov %r1, 2000\nl:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, l\nexit")
+    t = time.perf_counter()
+    v = Verifier(loop).run()
+    print(
+        f"| verifier speed (2000-iteration loop) | {v.processed / (time.perf_counter() - t):,.0f} insns/s |"
+    )
+
+
 def main() -> int:
     """Run the benchmarks and print the table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
+    ap.add_argument("--verifier", action="store_true", help="verifier vs kernel (root)")
     args = ap.parse_args()
+    if args.verifier:
+        verifier_report()
+        return 0
     min_time = 0.5 if args.quick else 2.0
     sieve = assemble(SIEVE)
     line = straight_line(2000)

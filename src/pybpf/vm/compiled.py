@@ -153,10 +153,10 @@ def _addr(reg: int, off: int) -> str:
     return f"r{reg}" if off == 0 else f"(r{reg} + {off & M64}) & M64"
 
 
-def _store(size: int, value: str) -> str:
+def _store(a: str, size: int, value: str) -> str:
     if size == 1:
-        return f"WB[a >> 32][a & M32] = {value}"
-    return f"P{size}(WB[a >> 32], a & M32, {value})"
+        return f"WB[{a} >> 32][{a} & M32] = {value}"
+    return f"P{size}(WB[{a} >> 32], {a} & M32, {value})"
 
 
 class _Translator:
@@ -166,6 +166,7 @@ class _Translator:
         self.gen = _Gen()
         self._all_leaders: set[int] = set()
         self.loop_start: int | None = None
+        self._loop_heads: set[int] = set()
 
     def function(self, entry: int) -> None:
         g = self.gen
@@ -248,16 +249,22 @@ class _Translator:
         if loops:
             g.emit(ind, "while True:", start)
             ind += 1
+        total = sum(len(p) for p in parts)
+        # charge the whole (extended) block up front: it always runs to its end, except
+        # through a tail call, whose helper line charges only what ran (``rest``)
+        g.emit(ind, f"n += {total}", start)
+        if start in self._loop_heads:
+            # every cycle passes a backward-jump target, so checking there bounds runtime
+            g.emit(ind, "if n > LIMIT:", start)
+            g.emit(ind + 1, "raise LimitExceeded", start)
+        done = 0
         for k, part in enumerate(parts):
-            g.emit(ind, f"n += {len(part)}", part[0])
-            if k == 0:
-                g.emit(ind, "if n > LIMIT:", part[0])
-                g.emit(ind + 1, "raise LimitExceeded", part[0])
             inlined_next = k + 1 < len(parts)
             for i, pc in enumerate(part):
                 if inlined_next and i == len(part) - 1 and self._is_ja(pc):
                     continue  # the jump to the inlined block needs no code
-                self.insn(pc, ind, len(part) - i - 1)
+                self.insn(pc, ind, total - done - i - 1)
+            done += len(part)
             if not inlined_next:
                 self._fallthrough(part, ind)
         if loops:
@@ -291,6 +298,13 @@ class _Translator:
             if self.loop_start is not None:
                 self.gen.emit(ind, "break", pc)
 
+    def _address(self, reg: int, off: int, ind: int, pc: int) -> str:
+        """Name of a local holding the effective address (the register itself if off=0)."""
+        if off == 0:
+            return f"r{reg}"
+        self.gen.emit(ind, f"a = {_addr(reg, off)}", pc)
+        return "a"
+
     def insn(self, pc: int, ind: int, rest: int) -> None:
         s = self.prep.slots[pc]
         assert s is not None
@@ -301,24 +315,24 @@ class _Translator:
             g.emit(ind, _alu(op, dst, src, off, imm), pc)
         elif cls == 0x01:
             size = _SIZES[op & 0x18]
-            g.emit(ind, f"a = {_addr(src, off)}", pc)
+            a = self._address(src, off, ind, pc)
             if size == 1:
-                load = "RB[a >> 32][a & M32]"
+                load = f"RB[{a} >> 32][{a} & M32]"
             else:
-                load = f"U{size}(RB[a >> 32], a & M32)[0]"
+                load = f"U{size}(RB[{a} >> 32], {a} & M32)[0]"
             if op & 0xE0 == 0x80:
                 load = f"_sext({load}, {size * 8})"
             g.emit(ind, f"r{dst} = {load}", pc)
         elif cls == 0x02:
             size = _SIZES[op & 0x18]
-            g.emit(ind, f"a = {_addr(dst, off)}", pc)
-            g.emit(ind, _store(size, str(imm & ((1 << (size * 8)) - 1))), pc)
+            a = self._address(dst, off, ind, pc)
+            g.emit(ind, _store(a, size, str(imm & ((1 << (size * 8)) - 1))), pc)
         elif cls == 0x03:
             size = _SIZES[op & 0x18]
             addr = _addr(dst, off)
             if op & 0xE0 == 0x60:
-                g.emit(ind, f"a = {addr}", pc)
-                g.emit(ind, _store(size, f"r{src} & {(1 << (size * 8)) - 1}"), pc)
+                a = self._address(dst, off, ind, pc)
+                g.emit(ind, _store(a, size, f"r{src} & {(1 << (size * 8)) - 1}"), pc)
             else:
                 call = f"AT({addr}, {size}, {imm}, r{src}, r0)"
                 if imm == 0xF1:
@@ -376,6 +390,11 @@ class _Translator:
         for f in self.prep.funcs:
             self._all_leaders.update(_leaders(self.prep, f))
         self._all_leaders.update(self.prep.funcs)
+        for pc, sl in enumerate(self.prep.slots):
+            if sl is not None and sl[0] & 0x07 in (0x05, 0x06) and sl[0] & 0xF0 not in (0x80, 0x90):
+                tgt = self.prep.jump_target(pc)
+                if tgt <= pc:
+                    self._loop_heads.add(tgt)
         for f in self.prep.funcs:
             self.function(f)
         return "\n".join(self.gen.lines) + "\n"
