@@ -282,3 +282,41 @@ def test_script_struct_layout_and_enum_constants() -> None:
     ]  # fmt: skip
     assert [(f.bit_offset, f.bit_size) for f in st.fields[3:5]] == [(0, 3), (3, 5)]
     assert st.size == 32
+
+
+def test_wildcard_args_field_must_exist_in_every_match() -> None:
+    ok = compile_frontend(
+        "tracepoint:syscalls:sys_enter_* { @[args.__syscall_nr] = count(); }", "t.bt", catalog=CAT
+    )
+    assert ok.ok, ok.render()
+    bad = compile_frontend(
+        "tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_enter_openat "
+        "{ @[args.fd] = count(); }",
+        "t.bt",
+        catalog=CAT,
+    )
+    assert [d.message for d in bad.diags] == [
+        "tracepoint:syscalls:sys_enter_openat has no field named 'fd' (the probe's other "
+        "matches do)"
+    ]
+
+
+def test_unknown_field_hint() -> None:
+    r = compile_frontend(
+        "tracepoint:sched:sched_switch { @[args.prev_pdi] = count(); }", "t.bt", catalog=CAT
+    )
+    (d,) = r.diags
+    assert d.hints == ["Did you mean 'prev_pid'?"]
+
+
+def test_data_loc_value_stored_as_string() -> None:
+    r = compile_frontend(
+        "tracepoint:sched:sched_process_exec { $f = args.filename; @m[$f] = count(); }",
+        "t.bt",
+        catalog=CAT,
+    )
+    assert r.ok, r.render()
+    assert r.resources is not None
+    assert r.resources.maps["@m"].key == T.StringType(64)
+    fa = next(n for n in ast.walk(r.program) if isinstance(n, ast.FieldAccess))
+    assert isinstance(fa.type, T.DataLocType)

@@ -13,6 +13,7 @@ quiet round that learns map types, then a reporting round.  Results for later pa
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from pybpf.lang import ast
@@ -249,6 +250,8 @@ class Checker:
         if isinstance(target, ast.Variable):
             vt = self.expr(s.value)
             self.no_agg(s.value)
+            if isinstance(vt, T.DataLocType):
+                vt = vt.elem  # a __data_loc field is read out as its (string) value
             old = self.lookup(target.name)
             if old is not None and not isinstance(old, T.NoneType):
                 merged = self.merge(old, vt)
@@ -378,6 +381,8 @@ class Checker:
 
     def map_store(self, target: ast.Map | ast.MapAccess, vt: T.Type, value: ast.Expr) -> None:
         """Record/verify a map's value type on assignment."""
+        if isinstance(vt, T.DataLocType):
+            vt = vt.elem
         m = self.map_of(target)
         mt = self.maps.setdefault(m.name, MapTypes(m.name))
         self.check_keys(m, mt, self.map_keys(target), target.span)
@@ -692,13 +697,34 @@ class Checker:
                 if not base.fields and base.origin == "btf" and not base.byte_size:
                     self.error(f"Incomplete type '{base}' has no known fields", e.span)
                 else:
+                    close = difflib.get_close_matches(e.field, [x.name for x in base.fields], 1)
+                    hints = [f"Did you mean '{close[0]}'?"] if close else []
                     self.error(f"Struct/union of type '{base}' does not contain a field named "
-                               f"'{e.field}'", e.span)  # fmt: skip
+                               f"'{e.field}'", e.span, *hints)  # fmt: skip
                 return T.NONE
+            if isinstance(e.expr, ast.Builtin) and e.expr.name == "args":
+                self.args_in_all_matches(e)
             return f.type
         self.error(f"Can not access field '{e.field}' on expression of type '{T.type_name(t)}'",
                    e.span)  # fmt: skip
         return T.NONE
+
+    def args_in_all_matches(self, e: ast.FieldAccess) -> None:
+        """A wildcard probe's ``args.f`` must exist in every tracepoint it matched."""
+        if self.probe is None or not self.report:
+            return
+        for ap in self.probe.attach_points:
+            for m in ap.matches:
+                t = self.ctx.args_by_match.get(m)
+                if t is None and ap.provider == "tracepoint" and m.count(":") == 2:
+                    _, cat, name = m.split(":")
+                    t = probeargs.tracepoint_struct(self, cat, name)
+                    if t is not None:
+                        self.ctx.args_by_match[m] = t
+                if isinstance(t, T.StructType) and t.field(e.field) is None:
+                    self.error(f"{m} has no field named '{e.field}' (the probe's other matches "
+                               "do)", e.span)  # fmt: skip
+                    return
 
     def tuple_access(self, e: ast.TupleAccess) -> T.Type:
         """``$t.N``."""
