@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from pybpf.cbpf import insn as I
 from pybpf.cbpf import names
+from pybpf.cbpf.ast import ABin, ALen, ALoad, ANeg, ANum
 from pybpf.cbpf.blocks import Block, backpatch, new_block
 from pybpf.cbpf.emit import icode_to_fcode
 from pybpf.cbpf.gencode import CodeGen
 from pybpf.cbpf.lexer import FilterError
-from pybpf.cbpf.parser import parse
+from pybpf.cbpf.parser import ParseFailure, parse
 
 DEFAULT_SNAPLEN = 262144
+
+
+def _first_semantic_error(
+    fail: ParseFailure, linktype: int, snaplen: int, netmask: int, live: bool, savefile: bool
+) -> None:
+    """libpcap generates code while it parses, so a primitive finished before a syntax error
+    reports its own error first (``src foo bar`` is "unknown host 'foo'"); replay them."""
+    cg = CodeGen(linktype, snaplen, netmask, live)
+    cg.savefile = savefile
+    for node in fail.completed:
+        if isinstance(node, ALoad):
+            cg.gen_arth(node)
+        elif not isinstance(node, (ANum, ABin, ANeg, ALen)):
+            cg.gen(node)
 
 
 def build_blocks(
@@ -23,7 +38,11 @@ def build_blocks(
 ) -> Block:
     """The unoptimised block graph for ``expr`` (the root block)."""
     try:
-        node = parse(expr)
+        try:
+            node = parse(expr)
+        except ParseFailure as fail:
+            _first_semantic_error(fail, linktype, snaplen, netmask, live, savefile)
+            raise
         cg = CodeGen(linktype, snaplen, netmask, live)
         cg.savefile = savefile
         if node is None:

@@ -6,6 +6,8 @@ without qualifiers borrows those of what precedes it (``port 80 or 443``).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pybpf.cbpf.ast import (
     QDEFAULT,
     QERR,
@@ -34,9 +36,19 @@ _DIRS = frozenset(("src", "dst"))
 _AQUALS = frozenset(("host", "net", "port", "portrange", "proto", "protochain", "gateway"))
 _RELOPS = {">": ("jgt", False), ">=": ("jge", False), "=": ("jeq", False)}
 _IRELOPS = {"<=": ("jgt", True), "<": ("jge", True), "!=": ("jeq", True)}
+_N = TypeVar("_N", bound=Node | Arth)
 _NOPREC = frozenset(("%", "^"))
 _BINPREC = {"|": 1, "^": 0, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
 _ID_KINDS = frozenset(("HID", "HID6", "EID", "ID"))
+
+
+class ParseFailure(FilterError):
+    """A syntax error, with the primitives finished before it (in the order yacc would have
+    reduced them, and so generated their code -- which may fail first)."""
+
+    def __init__(self, err: FilterError, completed: list[Node | Arth]) -> None:
+        super().__init__(err.message, err.pos, err.expr)
+        self.completed = completed
 
 
 class _Parser:
@@ -44,6 +56,12 @@ class _Parser:
         self.expr = expr
         self.toks = tokenize(expr)
         self.i = 0
+        self.completed: list[Node | Arth] = []
+
+    def done(self, node: _N) -> _N:
+        """Record a finished primitive (see :class:`ParseFailure`)."""
+        self.completed.append(node)
+        return node
 
     # -- token helpers --------------------------------------------------------------------
     def peek(self, k: int = 0) -> Token | None:
@@ -81,9 +99,12 @@ class _Parser:
     def parse(self) -> Node | None:
         if not self.toks:
             return None
-        node, _ = self.expr_(QERR, first_id=False)
-        if self.peek() is not None:
-            raise self.fail()
+        try:
+            node, _ = self.expr_(QERR, first_id=False)
+            if self.peek() is not None:
+                raise self.fail()
+        except FilterError as e:
+            raise ParseFailure(e, self.completed) from None
         return node
 
     def expr_(self, q: Qual, first_id: bool) -> tuple[Node, Qual]:
@@ -117,7 +138,7 @@ class _Parser:
             return Not(child), q2
         if allow_id and self.starts_id():
             return self.id_(q), q
-        return self.rterm(q)
+        return self.rterm(q, allow_id)
 
     def starts_id(self) -> bool:
         t = self.peek()
@@ -130,18 +151,21 @@ class _Parser:
             return not (nxt is not None and nxt.kind == "OP" and nxt.text not in ("(", ")"))
         return False
 
-    def rterm(self, q: Qual) -> tuple[Node, Qual]:
+    def rterm(self, q: Qual, allow_id: bool = False) -> tuple[Node, Qual]:
         t = self.peek()
         if t is None:
             raise self.fail()
         if t.kind == "OP" and t.text == "(":
-            save = self.i
+            save, nsave = self.i, len(self.completed)
             try:
                 return self.relation(), QERR
             except FilterError:
                 self.i = save
+                del self.completed[nsave:]
             self.next()
-            node, _ = self.expr_(q, first_id=True)
+            # "( value ...)" is only a value list where a value may stand (grammar.y's
+            # "paren pid"); at the start of an expression it is a syntax error.
+            node, _ = self.expr_(q, first_id=allow_id)
             self.expect_op(")")
             return node, q
         if t.kind == "KW" and t.text in PNAMES:
@@ -153,19 +177,19 @@ class _Parser:
             if nxt is not None and nxt.kind == "KW" and nxt.text in ("broadcast", "multicast"):
                 self.next()
                 kind = self.next().text
-                return Other(kind, proto=t.text, pos=t.pos), QERR
+                return self.done(Other(kind, proto=t.text, pos=t.pos)), QERR
             self.next()
-            return Abbrev(t.text, t.pos), QERR
+            return self.done(Abbrev(t.text, t.pos)), QERR
         if t.kind == "KW" and t.text in _DIRS | _AQUALS:
             return self.head_id()
         if t.kind == "KW" and t.text in ("broadcast", "multicast"):
             self.next()
-            return Other(t.text, pos=t.pos), QERR
+            return self.done(Other(t.text, pos=t.pos)), QERR
         if t.kind == "KW" and t.text in ("less", "greater", "byte", "vlan"):
-            return self.other(), QERR
+            return self.done(self.other()), QERR
         if t.kind == "KW" and t.text in ("inbound", "outbound"):
             self.next()
-            return Other(t.text, pos=t.pos), QERR
+            return self.done(Other(t.text, pos=t.pos)), QERR
         if t.kind == "NUM" or (t.kind == "KW" and t.text == "len") or self.is_op("-"):
             return self.relation(), QERR
         raise self.fail()
@@ -205,11 +229,11 @@ class _Parser:
             return node
         self.next()
         if t.kind == "NUM":
-            return Id(q, "num", t.text, t.num, pos=t.pos)
+            return self.done(Id(q, "num", t.text, t.num, pos=t.pos))
         if t.kind == "ID":
-            return Id(q, "name", t.text, pos=t.pos)
+            return self.done(Id(q, "name", t.text, pos=t.pos))
         if t.kind == "EID":
-            return Id(q, "eid", t.text, pos=t.pos)
+            return self.done(Id(q, "eid", t.text, pos=t.pos))
         if t.kind in ("HID", "HID6"):
             six = "6" if t.kind == "HID6" else ""
             if self.is_op("/"):
@@ -217,14 +241,14 @@ class _Parser:
                 n = self.next()
                 if n.kind != "NUM":
                     raise self.fail(n)
-                return Id(q, f"hid{six}len", t.text, n.num, pos=t.pos)
+                return self.done(Id(q, f"hid{six}len", t.text, n.num, pos=t.pos))
             if not six and self.is_kw("mask"):
                 self.next()
                 m = self.next()
                 if m.kind != "HID":
                     raise self.fail(m)
-                return Id(q, "hidmask", t.text, extra=m.text, pos=t.pos)
-            return Id(q, f"hid{six}", t.text, pos=t.pos)
+                return self.done(Id(q, "hidmask", t.text, extra=m.text, pos=t.pos))
+            return self.done(Id(q, f"hid{six}", t.text, pos=t.pos))
         raise self.fail(t)
 
     def other(self) -> Node:
@@ -275,7 +299,7 @@ class _Parser:
         self.next()
         code, rev = _RELOPS.get(t.text) or _IRELOPS[t.text]
         right = self.arth(0)
-        return Rel(code, left, right, rev, start.pos if start else 0)
+        return self.done(Rel(code, left, right, rev, start.pos if start else 0))
 
     def arth(self, minprec: int) -> Arth:
         left = self.unary()
@@ -331,7 +355,7 @@ class _Parser:
                     raise self.fail(n)
                 size = n.num
             self.expect_op("]")
-            return ALoad(t.text, index, size, t.pos)
+            return self.done(ALoad(t.text, index, size, t.pos))
         raise self.fail(t)
 
 
