@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import PybpfError, VerifierError
 from pybpf.runtime.events import EventKind
+from pybpf.runtime.present import present
 
 if TYPE_CHECKING:
     from pybpf.bpf.maps import Map
@@ -145,12 +146,14 @@ class Session:
         return prog
 
     # -- attaching ------------------------------------------------------------------------------
-    def attach(self) -> None:
-        """Attach every probe program (BEGIN and END are run, not attached)."""
+    def attach(self, timers: bool) -> None:
+        """Attach the timer probes (``timers``) or every other probe program."""
         from pybpf import attach as at
         from pybpf.codegen.attach import period_ns
 
         for p, prog in self.progs:
+            if (p.provider in ("interval", "profile")) != timers:
+                continue
             for a in p.attach:
                 prov = p.provider
                 if prov == "tracepoint" and p.prog_type == "raw_tracepoint":
@@ -207,12 +210,16 @@ class Session:
 
     def _run(self) -> None:
         self.load()
-        self.attach()
+        # Event probes are live before BEGIN runs (bpftrace's guarantee); timers (interval,
+        # profile) start right after it, so a fast timer cannot call exit() before BEGIN's
+        # own output is out.
+        self.attach(timers=False)
         if not self.opts.quiet_attach:
             self.writer.attached_probes(self.probe_count())
         if self.opts.notify:
             print(self.opts.notify, flush=True)
         self._run_special("BEGIN")
+        self.attach(timers=True)
         if self.opts.command:
             self.child = subprocess.Popen(self.opts.command, shell=True)
         self._loop()
@@ -274,6 +281,8 @@ class Session:
 
     def _on_record(self, rec: memoryview) -> None:
         spec, vals = self.script.events.decode(rec)
+        names = self.script.probe_names
+        vals = [present(f.type, v, names) for f, v in zip(spec.fields, vals, strict=True)]
         kind = spec.kind
         w = self.writer
         if self._exited and kind is not EventKind.EXIT and self.ring_open:
@@ -316,7 +325,7 @@ class Session:
         from pybpf.runtime.mapread import read_map
 
         d = self.script.maps[name]
-        self.writer.print_map(read_map(d, self.maps[name]), top, div)
+        self.writer.print_map(read_map(d, self.maps[name], self.script.probe_names), top, div)
 
     def _clear(self, name: str, zero: bool) -> None:
         """``clear(@m)`` deletes every key; ``zero(@m)`` keeps the keys with zero values."""
@@ -335,7 +344,10 @@ class Session:
     def _print_maps(self) -> None:
         from pybpf.runtime.mapread import read_map
 
-        datas = [read_map(self.script.maps[n], self.maps[n]) for n in self.script.print_order]
+        names = self.script.probe_names
+        datas = [
+            read_map(self.script.maps[n], self.maps[n], names) for n in self.script.print_order
+        ]
         self.writer.print_maps(datas)
 
     def _report_lost(self) -> None:

@@ -129,7 +129,7 @@ def test_syscall_wildcard_uses_one_raw_tracepoint_and_counts_exactly() -> None:
 
 def test_interval_and_profile_fire() -> None:
     r = run_tracer(
-        "interval:ms:20 { @i = count(); if (@i == 3) { exit(); } } profile:hz:99 { @p = count(); }"
+        "interval:ms:20 { @i++; if (@i == 3) { exit(); } } profile:hz:99 { @p = count(); }"
     )
     assert r.returncode == 0, r.stderr
     assert "@i: 3" in r.stdout

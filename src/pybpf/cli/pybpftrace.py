@@ -66,15 +66,16 @@ class _Usage(Exception):
     pass
 
 
-def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, Any]:
-    """Parse (and run the front end's passes where available); returns (program, diags, source)."""
+def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, Any, Any]:
+    """Parse and analyse; returns (program, diags, source, resources or None)."""
+    compile_frontend: Any = None
     try:
-        from pybpf.passes import compile_frontend  # type: ignore[attr-defined]
+        from pybpf.passes.pipeline import compile_frontend
     except ImportError:
-        compile_frontend = None
+        pass
     if compile_frontend is not None:
         res = compile_frontend(text, filename, params)
-        return res.program, res.diags, res.source
+        return res.program, res.diags, res.source, res.resources
     from pybpf.lang.parser import parse
 
     res = parse(text, filename)
@@ -87,7 +88,7 @@ def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, An
             params_pass.run(res.program, ctx)
         except Exception:
             pass
-    return res.program, res.diags, res.source
+    return res.program, res.diags, res.source, None
 
 
 def compile_script(text: str, filename: str, params: list[str], unsafe: bool) -> CompiledScript:
@@ -96,12 +97,12 @@ def compile_script(text: str, filename: str, params: list[str], unsafe: bool) ->
     from pybpf.codegen.script import generate
     from pybpf.diag import Diagnostic, Severity, render_all
 
-    program, diags, source = _frontend(text, filename, params)
+    program, diags, source, resources = _frontend(text, filename, params)
     if diags.has_errors():
         raise ScriptError(render_all(diags.items, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
     try:
-        return generate(program, max_strlen=max_strlen, unsafe=unsafe)
+        return generate(program, max_strlen=max_strlen, unsafe=unsafe, resources=resources)
     except CodegenError as e:
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
         raise ScriptError(render_all([d], source)) from None
@@ -117,7 +118,10 @@ def _open_output(args: argparse.Namespace) -> Any:
     if args.buffering == "full":
         return sys.stdout
     out: Any = sys.stdout
-    out.reconfigure(line_buffering=args.buffering == "line", write_through=args.buffering == "none")
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(
+            line_buffering=args.buffering == "line", write_through=args.buffering == "none"
+        )
     return out
 
 
@@ -135,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         return _list(args.list if args.file is None else args.file)
     text, filename = _source(args)
     if args.debug and "ast" in args.debug:
-        program, _diags, _src = _frontend(text, filename, args.params)
+        program, _diags, _src, _res = _frontend(text, filename, args.params)
         from pybpf.lang.dump import dump_ast
 
         print(dump_ast(program))
@@ -169,10 +173,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _list(pattern: str) -> int:
     """``-l [PATTERN]``: the front end's probe listing, else tracepoints from tracefs."""
+    list_probes: Any = None
     try:
-        from pybpf.passes import list_probes  # type: ignore[attr-defined]
+        from pybpf.lang.listing import list_probes
     except ImportError:
-        list_probes = None
+        pass
     if list_probes is not None:
         for name in list_probes(pattern):
             print(name)

@@ -58,4 +58,29 @@ def _struct(name: str, tag: str, program: ast.Program) -> tuple[int, int] | None
     return None
 
 
-__all__ = ["typespec_size"]
+def field_offset(ts: ast.TypeSpec, path: list[str], program: ast.Program) -> int | None:
+    """Byte offset of ``path`` (``a.b``) inside struct ``ts`` (None when unknown)."""
+    total = 0
+    cur = ts
+    for name in path:
+        found = None
+        for d in program.c_definitions:
+            if d.name == cur.name and d.kind == cur.tag:
+                off = 0
+                for f in d.fields:
+                    sa = _size_align(f.type_spec, program)
+                    if sa is None:
+                        return None
+                    off = 0 if d.kind == "union" else _align_up(off, sa[1])
+                    if f.name == name:
+                        found = (off, f.type_spec)
+                        break
+                    off += sa[0]
+        if found is None:
+            return None
+        total += found[0]
+        cur = found[1]
+    return total
+
+
+__all__ = ["field_offset", "typespec_size"]

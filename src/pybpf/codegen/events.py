@@ -17,7 +17,7 @@ from pybpf.codegen.emit import R0, R1, R2
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.codegen.helpers import RB_AVAIL_DATA, RB_FORCE_WAKEUP, RB_NO_WAKEUP, Helper
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, IntType, Type
+from pybpf.passes.types import INT64, BoolType, IntType, Type
 from pybpf.runtime.events import HEADER, EventField, EventKind
 
 # The mixins run as methods of ProbeGen; mypy cannot express a mixin's self type across
@@ -104,6 +104,8 @@ class EventGen:
         t = self.typeof(a)
         if isinstance(t, IntType):
             return IntType(64, t.signed)
+        if isinstance(t, BoolType):
+            return t
         if t.is_integer():
             return INT64
         return t

@@ -137,6 +137,8 @@ class ExprGen:
             return self.incdec(e)
         if isinstance(e, ast.Sizeof):
             return Val("imm", t, imm=self.sizeof(e))
+        if isinstance(e, ast.Offsetof):
+            return Val("imm", t, imm=self.offsetof(e))
         if isinstance(e, ast.ParamCount | ast.PositionalParam):
             raise CodegenError("positional parameter not substituted", e.span)
         raise CodegenError(f"{type(e).__name__.lower()} expressions are not supported", e.span)
@@ -303,6 +305,12 @@ class ExprGen:
 
     def cast(self: Gen, e: ast.Cast, t: Type) -> Val:
         """Integer casts truncate (and sign-extend for signed targets)."""
+        from pybpf.passes.types import INT_NAMES
+
+        ts = e.type_spec
+        if not ts.tag and not ts.pointer and ts.array is None and ts.name in INT_NAMES:
+            t = INT_NAMES[ts.name]
+            e.type = t
         v = self.int_value(e.expr)
         if not isinstance(t, IntType) or t.bits == 64:
             v.type = t
@@ -491,6 +499,17 @@ class ExprGen:
                 raise CodegenError(f"unknown type {e.arg}", e.span)
             return size
         return int(self.typeof(e.arg).size)
+
+    def offsetof(self: Gen, e: ast.Offsetof) -> int:
+        """``offsetof(struct S, a.b)`` for structs defined in the script."""
+        from pybpf.codegen.ctypes_layout import field_offset
+
+        if not isinstance(e.arg, ast.TypeSpec):
+            raise CodegenError("offsetof() of an expression is not supported", e.span)
+        off = field_offset(e.arg, e.path, self.script.program)
+        if off is None:
+            raise CodegenError(f"unknown field {'.'.join(e.path)} of {e.arg}", e.span)
+        return off
 
     def has_call(self: Gen, e: ast.Node) -> bool:
         """True when generating ``e`` may emit a helper call (conservative)."""

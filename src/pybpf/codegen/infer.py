@@ -12,14 +12,19 @@ from collections.abc import Callable
 
 from pybpf.lang import ast
 from pybpf.passes.types import (
+    BOOL,
     INT64,
+    UINT8,
     UINT64,
     AggKind,
     AggType,
+    ArrayType,
+    InetType,
     IntType,
     OpaqueIdType,
     RecordType,
     StringType,
+    SymbolType,
     TupleType,
     Type,
 )
@@ -72,6 +77,16 @@ def _infer(e: ast.Expr, max_strlen: int, var: Callable[[str], Type | None]) -> T
             if len(e.args) > 1 and isinstance(e.args[1], ast.Integer):
                 n = min(max_strlen, e.args[1].value + 1)
             return StringType(n)
+        if e.name == "ntop":
+            return InetType()
+        if e.name == "pton":
+            from pybpf.codegen.strings import pton_bytes
+
+            return ArrayType(UINT8, len(pton_bytes(e)))
+        if e.name == "strerror":
+            return OpaqueIdType("strerror")
+        if e.name == "ksym":
+            return SymbolType("ksym")
         if e.name in _AGG:
             kind = _AGG[e.name]
             params: tuple[int, ...] = ()
@@ -93,10 +108,24 @@ def _infer(e: ast.Expr, max_strlen: int, var: Callable[[str], Type | None]) -> T
             tuple(type_of(f.value, max_strlen, var) for f in e.fields),
         )
     if isinstance(e, ast.Ternary):
-        return type_of(e.then, max_strlen, var)
+        a = type_of(e.then, max_strlen, var)
+        b = type_of(e.else_, max_strlen, var)
+        if a.is_string() and b.is_string():
+            return StringType(max(a.size, b.size))
+        return a
+    if isinstance(e, ast.TupleAccess):
+        tt = type_of(e.expr, max_strlen, var)
+        if isinstance(tt, TupleType | RecordType) and 0 <= e.index < len(tt.elems):
+            return tt.elems[e.index]
+        return INT64
+    if isinstance(e, ast.FieldAccess):
+        rt = type_of(e.expr, max_strlen, var)
+        if isinstance(rt, RecordType):
+            return rt.field(e.field) or INT64
+        return INT64
     if isinstance(e, ast.Binary):
         if e.op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
-            return INT64
+            return BOOL
         lt = type_of(e.left, max_strlen, var)
         rt = type_of(e.right, max_strlen, var)
         signed = not (isinstance(lt, IntType) and not lt.signed) or not (

@@ -158,9 +158,8 @@ class MapGen:
             assert v is not None
             v = self.bucket(name, v, m.params)
             key = self.map_key(m, keys, extra=8)
-            self.em.stx(
-                8, self.frame.base_of(key, R1), key.off + m.bucket_offset, self.frame.reg_of(v, R1)
-            )
+            r = self.frame.reg_of(v, R1)
+            self.em.stx(8, self.frame.base_of(key, R2), key.off + m.bucket_offset, r)
             self.frame.free(v)
             v = None
         else:

@@ -76,6 +76,10 @@ class MemGen:
         if src.kind == "tpfield":
             self.read_str_into(dst, src, size)
             return
+        if src.type is not None and 0 < src.type.size < size:
+            # A shorter value (string[4] into string[16]): copy it and zero the rest.
+            self.zero_mem(dst, size)
+            size = src.type.size
         if size <= STACK_AGG_MAX:
             for o in range(0, size - size % 8, 8):
                 self.em.ldx(8, R1, self.frame.base_of(src, R1), src.off + o)

@@ -13,6 +13,7 @@ from pybpf.codegen.helpers import Helper
 from pybpf.codegen.infer import type_of
 from pybpf.codegen.maps import AGG_FUNCS, MapGen
 from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
+from pybpf.codegen.strings import StringGen
 from pybpf.lang import ast
 from pybpf.passes.types import INT64, IntType, Type
 from pybpf.runtime.events import EventKind
@@ -32,7 +33,7 @@ def uses_ctx(node: ast.Node) -> bool:
     return False
 
 
-class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
+class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
     """Generates the program of one probe for one attach context."""
 
     def __init__(
@@ -216,7 +217,15 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen):
             return self.has_key(c.args[0], c.args[1:])
         if name == "strlen":
             return self.strlen(c)
-        if name in ("kaddr", "cgroupid", "pton") or name in AGG_FUNCS:
+        if name == "strncmp":
+            return self.strncmp(c)
+        if name == "strcontains":
+            return self.strcontains(c)
+        if name == "pton":
+            return self.pton(c)
+        if name == "ntop":
+            return self.ntop(c, t)
+        if name in ("kaddr", "cgroupid") or name in AGG_FUNCS:
             raise CodegenError(f"{name}() is not supported here", c.span)
         if name in ("ksym", "usym", "strerror", "uptr", "kptr"):
             v = self.int_value(c.args[0])

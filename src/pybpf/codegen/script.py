@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from pybpf.codegen.attach import expand_tracepoints, normalize
 from pybpf.codegen.frame import CodegenError
@@ -24,7 +25,7 @@ from pybpf.codegen.maps import AGG_FUNCS
 from pybpf.codegen.probe import ProbeGen, uses_ctx
 from pybpf.codegen.spec import CompiledScript, MapDef, ProgDef
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, TupleType, Type
+from pybpf.passes.types import INT64, AggType, TupleType, Type
 
 _AGG_SIZES = {"count": 8, "sum": 8, "min": 16, "max": 16, "avg": 16, "stats": 16}
 _DECL_KINDS = {
@@ -47,8 +48,11 @@ class ScriptGen:
         max_map_keys: int = 4096,
         unsafe: bool = False,
         ringbuf_size: int = 1 << 22,
+        resources: Any = None,
     ) -> None:
         self.program = program
+        #: The front end's resource analysis (map key/value types unified over all uses).
+        self.resources = resources
         self.max_strlen = max_strlen
         self.max_map_keys = max_map_keys
         self.unsafe = unsafe
@@ -161,7 +165,9 @@ class ScriptGen:
 
     def _collect(self, target: ast.Map | ast.MapAccess, value: ast.Expr | None) -> None:
         m = target if isinstance(target, ast.Map) else target.map
-        if m.name in self.out.maps:
+        old = self.out.maps.get(m.name)
+        if old is not None:
+            self._unify(old, target, value)
             return
         keys = target.keys if isinstance(target, ast.MapAccess) else []
         kts = [type_of(k, self.max_strlen, self.var_types.get) for k in keys]
@@ -171,6 +177,15 @@ class ScriptGen:
         key_type: Type | None = (
             None if not kts else kts[0] if len(kts) == 1 else TupleType(tuple(kts))
         )
+        info = self.resources.maps.get(m.name) if self.resources is not None else None
+        if info is not None and (info.key is None) == (key_type is None):
+            key_type = _widen(info.key)
+            if not (isinstance(value, ast.Call) and value.name in AGG_FUNCS) and info.value.size:
+                if not isinstance(info.value, AggType):
+                    value_t = _widen(info.value)
+                    assert value_t is not None
+                    self._define(m.name, "", key_type, value_t, ())
+                    return
         if isinstance(value, ast.Call) and value.name in AGG_FUNCS:
             params: tuple[int, ...] = ()
             if value.name == "hist":
@@ -182,11 +197,32 @@ class ScriptGen:
             self._define(m.name, value.name, key_type, INT64, params)
             return
         vt = INT64 if value is None else type_of(value, self.max_strlen, self.var_types.get)
-        if vt.is_integer() or (vt.size <= 8 and not vt.is_string()):
+        if vt.is_integer():
             from pybpf.passes.types import IntType as _I
 
             vt = _I(64, getattr(vt, "signed", True))
         self._define(m.name, "", key_type, vt, ())
+
+    def _unify(self, d: MapDef, target: ast.Map | ast.MapAccess, value: ast.Expr | None) -> None:
+        """Later assignments may store longer strings: grow string keys/values to fit."""
+        if self.resources is not None and d.script_name in self.resources.maps:
+            return
+        keys = target.keys if isinstance(target, ast.MapAccess) else []
+        kts = [type_of(k, self.max_strlen, self.var_types.get) for k in keys]
+        new_key: Type | None = (
+            None if not kts else kts[0] if len(kts) == 1 else TupleType(tuple(kts))
+        )
+        key = _grow(d.key_type, new_key)
+        val = d.value_type
+        if not d.agg and value is not None:
+            val = _grow(val, type_of(value, self.max_strlen, self.var_types.get))
+        if key is d.key_type and val is d.value_type:
+            return
+        name = d.script_name
+        del self.out.maps[name]
+        self.out.print_order.remove(name)
+        self._kernel_names.discard(d.name)
+        self._define(name, d.agg, key, val or INT64, d.params)
 
     # -- programs -------------------------------------------------------------------------------
     def generate(self) -> CompiledScript:
@@ -332,6 +368,34 @@ class ScriptGen:
                 else:
                     size = getattr(f, "size", 8)
                     n.type = IntType(64, bool(getattr(f, "signed", True)) and size <= 8)
+
+
+def _grow(old: Type | None, new: Type | None) -> Type | None:
+    """``old`` with its strings lengthened to hold ``new``'s (``old`` itself if unchanged)."""
+    from pybpf.passes.types import StringType
+
+    if isinstance(old, StringType) and isinstance(new, StringType) and new.size > old.size:
+        return new
+    if (
+        isinstance(old, TupleType)
+        and isinstance(new, TupleType)
+        and len(old.elems) == len(new.elems)
+    ):
+        elems = tuple(_grow(a, b) or a for a, b in zip(old.elems, new.elems, strict=True))
+        if any(a is not b for a, b in zip(elems, old.elems, strict=True)):
+            return TupleType(elems)
+    return old
+
+
+def _widen(t: Type | None) -> Type | None:
+    """Integers are stored as 64-bit in keys and values (as bpftrace does)."""
+    from pybpf.passes.types import IntType
+
+    if isinstance(t, IntType):
+        return IntType(64, t.signed)
+    if isinstance(t, TupleType):
+        return TupleType(tuple(_widen(e) or e for e in t.elems))
+    return t
 
 
 def _uses_probe(probe: ast.Probe) -> bool:

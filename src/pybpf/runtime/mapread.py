@@ -7,10 +7,12 @@ after the script key, so entries are grouped by script key into bucket tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pybpf.output.values import AvgStats, HistData, LhistData, MapData, MapKind
 from pybpf.passes.types import INT64, IntType
+from pybpf.runtime.present import present
 from pybpf.runtime.values import decode_int, decode_value
 
 if TYPE_CHECKING:
@@ -41,7 +43,13 @@ def combine(d: MapDef, raw: bytes | list[bytes]) -> Any:
     return decode_value(d.value_type or INT64, vals[0], 0)
 
 
-def read_map(d: MapDef, m: Map) -> MapData:
+def _key(d: MapDef, raw: bytes, probe_names: Sequence[str]) -> Any:
+    if d.key_type is None:
+        return None
+    return present(d.key_type, decode_value(d.key_type, raw, 0), probe_names)
+
+
+def read_map(d: MapDef, m: Map, probe_names: Sequence[str] = ()) -> MapData:
     """Every entry of script map ``d`` (live map ``m``) as :class:`MapData`."""
     kind = _KINDS.get(d.agg) if d.agg else None
     vt = d.value_type
@@ -55,7 +63,7 @@ def read_map(d: MapDef, m: Map) -> MapData:
         tables: dict[Any, dict[int, int]] = {}
         keys: dict[Any, Any] = {}
         for kraw, vraw in m.items():
-            key = None if scalar else decode_value(d.key_type, kraw, 0)  # type: ignore[arg-type]
+            key = _key(d, kraw, probe_names)
             hk = repr(key)
             keys[hk] = key
             idx = decode_int(kraw, d.bucket_offset, 8, False)
@@ -70,8 +78,11 @@ def read_map(d: MapDef, m: Map) -> MapData:
             data.entries.append((keys[hk], value))
         return data
     for kraw, vraw in m.items():
-        key = None if scalar else decode_value(d.key_type, kraw, 0)  # type: ignore[arg-type]
-        data.entries.append((key, combine(d, vraw)))
+        key = _key(d, kraw, probe_names)
+        value = combine(d, vraw)
+        if not d.agg:
+            value = present(vt, value, probe_names)
+        data.entries.append((key, value))
     return data
 
 

@@ -1,0 +1,69 @@
+"""Turning decoded values of special types into what bpftrace prints.
+
+Some values are stored as numbers or raw bytes in the kernel and only become text in user
+space: ``strerror(n)``, ``ksym(addr)``, ``probe``, ``username``, ``ntop()`` addresses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from pybpf.output.values import Tuple, inet_ntop
+from pybpf.passes.types import (
+    InetType,
+    OpaqueIdType,
+    RecordType,
+    SymbolType,
+    TupleType,
+    Type,
+)
+
+
+def present(t: Type | None, v: Any, probe_names: Sequence[str] = ()) -> Any:
+    """The printable form of value ``v`` of type ``t``."""
+    if isinstance(t, InetType) and isinstance(v, tuple):
+        fam, addr = v
+        try:
+            return inet_ntop(fam, addr)
+        except (ValueError, OSError):
+            return ""
+    if isinstance(t, OpaqueIdType):
+        return _opaque(t.kind, v, probe_names)
+    if isinstance(t, SymbolType) and t.kind == "ksym" and isinstance(v, int):
+        return _ksym(v)
+    if isinstance(t, TupleType | RecordType) and isinstance(v, Tuple):
+        items = tuple(present(et, x, probe_names) for et, x in zip(t.elems, v.items, strict=False))
+        return Tuple(items, v.names)
+    return v
+
+
+def _opaque(kind: str, v: Any, probe_names: Sequence[str]) -> Any:
+    if not isinstance(v, int):
+        return v
+    if kind == "strerror":
+        return os.strerror(v)
+    if kind == "probe":
+        return probe_names[v] if 0 <= v < len(probe_names) else str(v)
+    if kind == "username":
+        import pwd
+
+        try:
+            return pwd.getpwuid(v).pw_name
+        except KeyError:
+            return str(v)
+    return v
+
+
+def _ksym(addr: int) -> str:
+    from pybpf import kallsyms
+
+    try:
+        found = kallsyms.lookup(addr)
+    except Exception:
+        found = None
+    return found[0] if found else f"0x{addr:x}"
+
+
+__all__ = ["present"]
