@@ -12,11 +12,9 @@ Public entry points (see docs/asm.md):
 
 from __future__ import annotations
 
-from pybpf.asm.assembler import assemble, detect_dialect
-from pybpf.asm.builder import ProgramBuilder, Reg
-from pybpf.asm.disasm import Record, disassemble
-from pybpf.asm.fmt import format_c, format_rfmt, format_xlated
-from pybpf.asm.forms import Form, InvalidInsn, classify, is_valid
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pybpf.asm.insn import DecodeError, Insn, decode, encode
 from pybpf.asm.opcodes import (
     LDDW,
@@ -30,6 +28,41 @@ from pybpf.asm.opcodes import (
     Size,
     Source,
 )
+
+if TYPE_CHECKING:
+    from pybpf.asm.assembler import assemble, detect_dialect
+    from pybpf.asm.builder import ProgramBuilder, Reg
+    from pybpf.asm.disasm import Record, disassemble
+    from pybpf.asm.fmt import format_c, format_rfmt, format_xlated
+    from pybpf.asm.forms import Form, InvalidInsn, classify, is_valid
+
+# The assembler, disassembler and formatters are imported on first use: the loader and
+# the tracer need only Insn and the opcodes, and start-up time is a feature.
+_LAZY = {
+    "assemble": "assembler",
+    "detect_dialect": "assembler",
+    "ProgramBuilder": "builder",
+    "Reg": "builder",
+    "Record": "disasm",
+    "disassemble": "disasm",
+    "format_c": "fmt",
+    "format_rfmt": "fmt",
+    "format_xlated": "fmt",
+    "Form": "forms",
+    "InvalidInsn": "forms",
+    "classify": "forms",
+    "is_valid": "forms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybpf.asm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pybpf.asm.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "LDDW",
