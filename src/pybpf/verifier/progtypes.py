@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pybpf.verifier.state import Kind
 
-_BASE = frozenset({1, 2, 3, 5, 6, 7, 8, 12, 14, 112, 113, 114, 115, 125, 130, 131, 132, 133})
+_BASE = frozenset({1, 2, 3, 5, 6, 7, 8, 12, 14, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134})
 _TRACING = _BASE | {4, 14, 15, 16, 45}
 
 

@@ -205,6 +205,12 @@ def ringbuf_discard(m: Machine, r1: int, r2: int, r3: int, r4: int, r5: int) -> 
     return _finish(m, r1, False)
 
 
+def ringbuf_query(m: Machine, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
+    """``bpf_ringbuf_query(rb, flags)``: 0 available bytes, 1 size, 2/3 consumer/producer."""
+    rb = _ringbuf(m, r1)
+    return {0: rb.used, 1: rb.max_entries, 2: 0, 3: rb.used}.get(r2, 0)
+
+
 HELPERS: dict[int, Helper] = {
     1: map_lookup_elem,
     2: map_update_elem,
@@ -227,6 +233,7 @@ HELPERS: dict[int, Helper] = {
     131: ringbuf_reserve,
     132: ringbuf_submit,
     133: ringbuf_discard,
+    134: ringbuf_query,
 }
 """Helper number -> implementation (kernel numbering, ``enum bpf_func_id``)."""
 
