@@ -133,13 +133,26 @@ class Session:
             i = insns[idx]
             fd = self.maps[_script_key(self.script, mapname)].fd
             insns[idx] = Insn(i.opcode, i.dst, i.src, i.off, (i.imm & ~0xFFFFFFFF) | fd, i.span)
+        extra: dict[str, Any] = {}
+        btf_fd = None
+        if p.code.functions:
+            from pybpf.runtime.btfinfo import func_btf
+
+            btf_fd, extra = func_btf(p.code.functions)
         spec = ProgSpec(
-            ProgType[_PROG_TYPES[p.prog_type]], tuple(insns), label=p.label, name=_prog_name(p)
+            ProgType[_PROG_TYPES[p.prog_type]],
+            tuple(insns),
+            label=p.label,
+            name=_prog_name(p),
+            **extra,
         )
         try:
             prog = Program.load(spec, stats=self.opts.verbose)
         except VerifierError as e:
             raise ProgramLoadError(str(e), _failing_span(e.log, insns), e.log) from None
+        finally:
+            if btf_fd is not None:
+                btf_fd.close()  # the loaded program holds its own reference
         self.stack.callback(prog.close)
         if self.opts.verbose and prog.verifier_log:
             print(f"{p.label}: {prog.verifier_log.strip().splitlines()[-1]}", file=sys.stderr)

@@ -18,17 +18,9 @@ DATA = Path(__file__).resolve().parents[1] / "testdata" / "tracer"
 PROGRAMS = sorted(p.stem for p in DATA.glob("*.bt"))
 
 #: name -> reason, for programs the tracer cannot run correctly yet.
-XFAIL: dict[str, str] = {
-    "len_map": "len(@map) needs bpf_for_each_map_elem callbacks, not generated yet",
-    "for_map_single": "for over a map needs bpf_for_each_map_elem callbacks, not generated yet",
-    "for_map_sum": "for over a map needs bpf_for_each_map_elem callbacks, not generated yet",
-}
+XFAIL: dict[str, str] = {}
 #: (name, "json") -> reason, for JSON-only failures.
-XFAIL_JSON: dict[str, str] = {
-    "len_map": XFAIL["len_map"],
-    "for_map_single": XFAIL["for_map_single"],
-    "for_map_sum": XFAIL["for_map_sum"],
-}
+XFAIL_JSON: dict[str, str] = {}
 
 
 class _Result:

@@ -52,6 +52,8 @@ class Code:
 
     insns: list[Insn]
     map_relocs: dict[int, str] = field(default_factory=dict)
+    #: Slot offsets where callback subprograms start (they need BTF func_info to load).
+    functions: list[int] = field(default_factory=list)
 
     def slots(self) -> int:
         """Program length in 8-byte slots (what the kernel counts)."""
@@ -68,6 +70,7 @@ class Emitter:
     def __init__(self) -> None:
         self._items: list[Insn | _Jump | _Place] = []
         self._relocs: dict[int, str] = {}
+        self._functions: list[Label] = []
         self.span: object | None = None
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -172,6 +175,10 @@ class Emitter:
         self._relocs[id(ins)] = name
         self._items.append(ins)
 
+    def ld_func(self, dst: int, target: Label) -> None:
+        """``dst = &subprogram`` (``lddw`` with BPF_PSEUDO_FUNC; callbacks of helpers)."""
+        self._items.append(_Jump(Insn(LDDW, dst, PseudoSrc.FUNC, 0, 0, span=self.span), target))
+
     def jmp(self, op: JmpOp, dst: int, src: int, target: Label, *, w32: bool = False) -> None:
         """``if dst op src goto target`` (register operand)."""
         cls = Class.JMP32 if w32 else Class.JMP
@@ -190,7 +197,13 @@ class Emitter:
         """Append ``other``'s instructions (labels and relocations included); returns self."""
         self._items.extend(other._items)
         self._relocs.update(other._relocs)
+        self._functions.extend(other._functions)
         return self
+
+    def function(self, label: Label) -> None:
+        """Place ``label`` as the entry of a subprogram."""
+        self._functions.append(label)
+        self.place(label)
 
     # -- finishing ----------------------------------------------------------------------------
     def finish(self) -> Code:
@@ -218,13 +231,19 @@ class Emitter:
                 if tgt is None:
                     raise ValueError(f"label {it.target.name or '?'} never placed")
                 off = tgt - pos[idx] - 1
-                ins = Insn(it.insn.opcode, it.insn.dst, it.insn.src, off, it.insn.imm, it.insn.span)
+                if it.insn.opcode == LDDW:  # a function reference: the offset goes in imm
+                    ins = Insn(LDDW, it.insn.dst, it.insn.src, 0, off, it.insn.span)
+                else:
+                    ins = Insn(
+                        it.insn.opcode, it.insn.dst, it.insn.src, off, it.insn.imm, it.insn.span
+                    )
                 out.append(ins)
             else:
                 if id(it) in self._relocs:
                     relocs[len(out)] = self._relocs[id(it)]
                 out.append(it)
-        return Code(out, relocs)
+        funcs = sorted(label_slot[id(f)] for f in self._functions if id(f) in label_slot)
+        return Code(out, relocs, funcs)
 
     def _reachable(self) -> list[Insn | _Jump | _Place]:
         items = self._items
@@ -243,6 +262,9 @@ class Emitter:
                     todo.append(tgt)
                     if it.insn.opcode == Class.JMP | JmpOp.JA:
                         break
+                    if it.insn.opcode == LDDW:  # a subprogram: reachable, but not a branch
+                        i += 1
+                        continue
                 elif isinstance(it, Insn) and it.is_exit:
                     break
                 i += 1

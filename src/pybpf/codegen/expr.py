@@ -457,6 +457,12 @@ class ExprGen:
 
     def tuple_access(self: Gen, e: ast.TupleAccess, t: Type) -> Val:
         """``$t.N``."""
+        if isinstance(e.expr, ast.Variable):
+            home = self.lookup_var(e.expr.name)
+            if home is not None and home.kind == "kv":
+                from pybpf.codegen.foreach import kv_elem
+
+                return kv_elem(self, home, e.index, e)
         tt = self.typeof(e.expr)
         if not isinstance(tt, TupleType | RecordType):
             raise CodegenError("not a tuple", e.span)

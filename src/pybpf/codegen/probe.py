@@ -63,6 +63,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
         self.epilogue = self.em.label("epilogue")
         self.vars: list[dict[str, Val]] = [{}]
         self.loops: list[tuple[Label, Label]] = []
+        #: Callback subprograms (for-over-map bodies), appended after the main program.
+        self.subprogs: list[Emitter] = []
 
     def typeof(self, e: ast.Expr) -> Type:
         """The expression's type (front end annotation, else the fallback inference)."""
@@ -108,7 +110,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
                 pro.call(Helper.MAP_LOOKUP_ELEM)
                 pro.jmpi(JmpOp.JEQ, R0, 0, self.epilogue)
                 pro.stx(8, FP, SCRATCH_SLOT, R0)
-        return pro.join(body).finish()
+        pro.join(body)
+        for sub in self.subprogs:
+            pro.join(sub)
+        return pro.finish()
 
     def _syscall_filter(self, pro: Emitter) -> None:
         """Run only for the syscalls the wildcard matched (raw ``sys_enter``: args[1] = id)."""
@@ -217,6 +222,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
             return self.has_key(c.args[0], c.args[1:])
         if name == "strlen":
             return self.strlen(c)
+        if name == "len":
+            from pybpf.codegen.foreach import map_len
+
+            return map_len(self, c)
         if name == "strncmp":
             return self.strncmp(c)
         if name == "strcontains":
@@ -372,9 +381,12 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
         self.em.place(done)
 
     def for_stmt(self, s: ast.For) -> None:
-        """``for ($i : a..b)`` (maps: not yet)."""
+        """``for ($i : a..b)`` and ``for ($kv : @map)``."""
+        if isinstance(s.iterable, ast.Map):
+            self.for_map(s, s.iterable)
+            return
         if not isinstance(s.iterable, ast.Range):
-            raise CodegenError("for over a map is not supported yet", s.span)
+            raise CodegenError("for needs a range or a map", s.span)
         self.vars.append({})
         i = self.declare_var(s.var.name, INT64)
         start = self.int_value(s.iterable.start)
@@ -399,6 +411,20 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
         self.em.ja(top)
         self.em.place(done)
         self.vars.pop()
+
+    def for_map(self, s: ast.For, mexpr: ast.Map) -> None:
+        """``for ($kv : @m) { }``: the body is a callback of ``bpf_for_each_map_elem``."""
+        from pybpf.codegen.foreach import callback
+
+        m = self.script.map_for(mexpr)
+        entry, code = callback(self, s, m)
+        self.subprogs.append(code)
+        self.frame.before_call()
+        self.em.ld_map(R1, m.name)
+        self.em.ld_func(R2, entry)
+        self.em.movi(3, 0)
+        self.em.movi(4, 0)
+        self.frame.call(Helper.FOR_EACH_MAP_ELEM)
 
     def jump(self, s: ast.Jump) -> None:
         """``break`` / ``continue`` / ``return``."""
