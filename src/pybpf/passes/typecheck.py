@@ -13,11 +13,10 @@ quiet round that learns map types, then a reporting round.  Results for later pa
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 from pybpf.lang import ast
-from pybpf.passes import builtins, cdecl, probeargs
+from pybpf.passes import builtins, cdecl, exprtypes, probeargs
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
 
@@ -294,7 +293,7 @@ class Checker:
             self.error(f"Type mismatch for '{s.op}': comparing '{T.type_name(tt)}' with "
                        f"'{T.type_name(vt)}'", s.span)  # fmt: skip
             return
-        r = self.arith(s.op, tt, vt, s)
+        r = exprtypes.arith(self, s.op, tt, vt, s)
         if isinstance(s.target, ast.Map | ast.MapAccess):
             self.map_store(s.target, r if isinstance(tt, T.NoneType) else tt, s.value)
 
@@ -464,21 +463,21 @@ class Checker:
         if isinstance(e, ast.Call):
             return builtins.check_call(self, e, statement)
         if isinstance(e, ast.Binary):
-            return self.binary(e)
+            return exprtypes.binary(self, e)
         if isinstance(e, ast.Unary):
-            return self.unary(e)
+            return exprtypes.unary(self, e)
         if isinstance(e, ast.IncDec):
-            return self.incdec(e)
+            return exprtypes.incdec(self, e)
         if isinstance(e, ast.Ternary):
-            return self.ternary(e)
+            return exprtypes.ternary(self, e)
         if isinstance(e, ast.Cast):
-            return self.cast(e)
+            return exprtypes.cast(self, e)
         if isinstance(e, ast.FieldAccess):
-            return self.field_access(e)
+            return exprtypes.field_access(self, e)
         if isinstance(e, ast.TupleAccess):
-            return self.tuple_access(e)
+            return exprtypes.tuple_access(self, e)
         if isinstance(e, ast.Index):
-            return self.index(e)
+            return exprtypes.index(self, e)
         if isinstance(e, ast.Tuple):
             elems = []
             for x in e.elems:
@@ -492,7 +491,7 @@ class Checker:
                 self.error("Record has duplicate field names", e.span)
             return T.RecordType(names, tuple(self.expr(f.value) for f in e.fields))
         if isinstance(e, ast.Sizeof | ast.Offsetof):
-            return self.sizeof(e)
+            return exprtypes.sizeof(self, e)
         if isinstance(e, ast.BlockExpr):
             self.scopes.append({})
             try:
@@ -515,271 +514,6 @@ class Checker:
             return v[1]
         self.error(f"Unknown identifier: '{e.name}'", e.span)
         return T.NONE
-
-    def arith(self, op: str, a: T.Type, b: T.Type, e: ast.Node) -> T.Type:
-        """Result of ``a op b`` for arithmetic/bitwise operators."""
-        ca, cb = T.category(a), T.category(b)
-        if "none" in (ca, cb):
-            return T.INT64
-        if ca == "pointer" and cb == "integer" and op in ("+", "-"):
-            return a
-        if ca in ("integer", "pointer") and cb in ("integer", "pointer"):
-            # A non-negative literal takes the other side's signedness (nsecs / 1000 is
-            # unsigned), as bpftrace sizes literals to their context.
-            if isinstance(e, ast.Binary | ast.Assign):
-                lhs = e.left if isinstance(e, ast.Binary) else e.target
-                rhs = e.right if isinstance(e, ast.Binary) else e.value
-                if isinstance(rhs, ast.Integer) and rhs.value >= 0:
-                    b = a
-                elif isinstance(lhs, ast.Integer) and lhs.value >= 0:
-                    a = b
-            return T.promote(a, b)
-        self.error(
-            f"Type mismatch for '{op}': comparing '{T.type_name(a)}' with '{T.type_name(b)}'",
-            e.span,
-        )
-        return T.NONE
-
-    def binary(self, e: ast.Binary) -> T.Type:
-        """Binary operators."""
-        a, b = self.expr(e.left), self.expr(e.right)
-        self.no_agg(e.left)
-        self.no_agg(e.right)
-        op = e.op
-        ca, cb = T.category(a), T.category(b)
-        if op in ("&&", "||"):
-            for x, cx in ((e.left, ca), (e.right, cb)):
-                if cx not in ("integer", "pointer", "none"):
-                    self.error(f"The {op} operator can not be used on expressions of type "
-                               f"'{T.type_name(x.type)}'", x.span)  # fmt: skip
-            return T.BOOL
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            if "none" in (ca, cb):
-                return T.BOOL
-            if ca == cb == "string":
-                if op not in ("==", "!="):
-                    self.error(f"The {op} operator can not be used on expressions of types "
-                               f"{a}, {b}", e.span)  # fmt: skip
-                return T.BOOL
-            if {ca, cb} <= {"integer", "pointer"}:
-                return T.BOOL
-            if ca == cb and ca in ("tuple", "buffer", "record") and op in ("==", "!="):
-                return T.BOOL
-            self.error(
-                f"Type mismatch for '{op}': comparing '{T.type_name(a)}' with '{T.type_name(b)}'",
-                e.span,
-            )
-            return T.BOOL
-        return self.arith(op, a, b, e)
-
-    def unary(self, e: ast.Unary) -> T.Type:
-        """``- ! ~ * &``."""
-        t = self.expr(e.operand)
-        self.no_agg(e.operand)
-        c = T.category(t)
-        if c == "none":
-            return T.NONE
-        if e.op == "*":
-            if isinstance(t, T.PointerType):
-                return t.target if not isinstance(t.target, T.VoidType) else T.UINT64
-            if c == "integer":
-                return T.UINT64
-        elif e.op == "&":
-            if isinstance(e.operand, ast.Variable | ast.Map | ast.MapAccess):
-                return T.PointerType(t, T.AddrSpace.NONE)
-            if isinstance(e.operand, ast.FieldAccess | ast.Index):
-                return T.PointerType(t, T.AddrSpace.KERNEL)
-        elif c in ("integer", "pointer") and not (e.op != "!" and c == "pointer"):
-            if e.op == "!":
-                return T.BOOL
-            if e.op == "-":
-                return (
-                    T.IntType(64, True)
-                    if isinstance(t, T.BoolType)
-                    else T.IntType(max(t.size * 8, 8) if t.size in (1, 2, 4, 8) else 64, True)
-                )
-            return t if isinstance(t, T.IntType) else T.UINT64
-        self.error(
-            f"The {e.op} operator can not be used on expressions of type '{T.type_name(t)}'",
-            e.span,
-        )
-        return T.NONE
-
-    def incdec(self, e: ast.IncDec) -> T.Type:
-        """``++``/``--`` on a variable or map element."""
-        tgt = e.target
-        if isinstance(tgt, ast.Map | ast.MapAccess):
-            m = self.map_of(tgt)
-            mt = self.maps.get(m.name)
-            if mt is None or mt.value is None or isinstance(mt.value, T.NoneType):
-                self.map_store(tgt, T.INT64, e)
-                return T.INT64
-            t = self.expr(tgt)
-            mt.assigned = True
-        elif isinstance(tgt, ast.Variable):
-            t = self.expr(tgt)
-        else:
-            self.expr(tgt)
-            self.error(f"The {e.op} operator must be applied to a map or variable", e.span)
-            return T.NONE
-        if T.category(t) not in ("integer", "pointer", "none"):
-            self.error(f"The {e.op} operator can not be used on expressions of type "
-                       f"'{T.type_name(t)}'", e.span)  # fmt: skip
-            return T.NONE
-        return t
-
-    def ternary(self, e: ast.Ternary) -> T.Type:
-        """``c ? a : b``: both branches of one kind."""
-        ct = self.expr(e.cond)
-        if T.category(ct) not in ("integer", "pointer", "none"):
-            self.error(f"Invalid condition in ternary: {T.category(ct)}", e.span)
-        a, b = self.expr(e.then), self.expr(e.else_)
-        merged = self.merge(a, b)
-        if merged is None:
-            if T.category(a) == T.category(b) == "integer":
-                return T.promote(a, b)
-            self.error(
-                f"Ternary operator must return the same type: have '{T.category(a)}' "
-                f"and '{T.category(b)}'",
-                e.span,
-            )
-            return T.NONE
-        if T.category(merged) == "integer" and a != b:
-            return T.promote(a, b)
-        return merged
-
-    def cast(self, e: ast.Cast) -> T.Type:
-        """``(type)expr``: integers, pointers and int arrays."""
-        src = self.expr(e.expr)
-        want = self.types.resolve_spec(e.type_spec)
-        cs = T.category(src)
-        if isinstance(want, T.NoneType) or cs == "none":
-            return want
-        if isinstance(want, T.ArrayType):
-            if (cs == "integer" and want.size == src.size) or (cs == "integer" and want.size <= 8):
-                return want
-            if cs in ("array", "buffer", "string") and want.size <= src.size:
-                return want
-            self.error(f'Cannot cast from "{T.type_name(src)}" to "{want}"', e.span)
-            return want
-        if cs not in ("integer", "pointer"):
-            self.error(f'Casts are not supported for type: "{T.type_name(src)}"', e.span)
-            return want
-        if isinstance(want, T.StructType):
-            self.error(f'Cannot cast to "{want}"', e.span)
-        return want
-
-    def field_access(self, e: ast.FieldAccess) -> T.Type:
-        """``.field`` / ``->field`` on structs, pointers to structs, records."""
-        t = self.expr(e.expr)
-        if isinstance(t, T.NoneType):
-            return t
-        base: T.Type = t
-        if isinstance(t, T.PointerType):
-            if not e.arrow:
-                self.error(f"Can not access field '{e.field}' on type '{t}'. Try dereferencing "
-                           "it first, or using '->'", e.span)  # fmt: skip
-                return T.NONE
-            base = t.target
-        elif e.arrow and not isinstance(t, T.StructType | T.RecordType):
-            self.error(f"Can not access field '{e.field}' on expression of type '{T.type_name(t)}'",
-                       e.span)  # fmt: skip
-            return T.NONE
-        if isinstance(base, T.RecordType):
-            ft = base.field(e.field)
-            if ft is None:
-                self.error(f"Record does not contain a field named '{e.field}'", e.span)
-                return T.NONE
-            return ft
-        if isinstance(base, T.StructType):
-            f = base.field(e.field)
-            if f is None:
-                if not base.fields and base.origin == "btf" and not base.byte_size:
-                    self.error(f"Incomplete type '{base}' has no known fields", e.span)
-                else:
-                    close = difflib.get_close_matches(e.field, [x.name for x in base.fields], 1)
-                    hints = [f"Did you mean '{close[0]}'?"] if close else []
-                    self.error(f"Struct/union of type '{base}' does not contain a field named "
-                               f"'{e.field}'", e.span, *hints)  # fmt: skip
-                return T.NONE
-            if isinstance(e.expr, ast.Builtin) and e.expr.name == "args":
-                self.args_in_all_matches(e)
-            return f.type
-        self.error(f"Can not access field '{e.field}' on expression of type '{T.type_name(t)}'",
-                   e.span)  # fmt: skip
-        return T.NONE
-
-    def args_in_all_matches(self, e: ast.FieldAccess) -> None:
-        """A wildcard probe's ``args.f`` must exist in every tracepoint it matched."""
-        if self.probe is None or not self.report:
-            return
-        for ap in self.probe.attach_points:
-            for m in ap.matches:
-                t = self.ctx.args_by_match.get(m)
-                if t is None and ap.provider == "tracepoint" and m.count(":") == 2:
-                    _, cat, name = m.split(":")
-                    t = probeargs.tracepoint_struct(self, cat, name)
-                    if t is not None:
-                        self.ctx.args_by_match[m] = t
-                if isinstance(t, T.StructType) and t.field(e.field) is None:
-                    self.error(f"{m} has no field named '{e.field}' (the probe's other matches "
-                               "do)", e.span)  # fmt: skip
-                    return
-
-    def tuple_access(self, e: ast.TupleAccess) -> T.Type:
-        """``$t.N``."""
-        t = self.expr(e.expr)
-        if isinstance(t, T.NoneType):
-            return t
-        elems = t.elems if isinstance(t, T.TupleType | T.RecordType) else None
-        if elems is None:
-            self.error(f"Can not access index '{e.index}' on expression of type "
-                       f"'{T.type_name(t)}'", e.span)  # fmt: skip
-            return T.NONE
-        if e.index >= len(elems):
-            self.error(f"Invalid tuple index: {e.index}. Found {len(elems)} elements in tuple.",
-                       e.span)  # fmt: skip
-            return T.NONE
-        return elems[e.index]
-
-    def index(self, e: ast.Index) -> T.Type:
-        """``a[i]`` on arrays and pointers."""
-        t = self.expr(e.expr)
-        it = self.expr(e.index)
-        if T.category(it) not in ("integer", "none"):
-            self.error("The array index must be an integer", e.index.span)
-        if isinstance(t, T.ArrayType):
-            if isinstance(e.index, ast.Integer) and not 0 <= e.index.value < t.count:
-                self.error(f"The array index {e.index.value} is out of bounds "
-                           f"(array has {t.count} elements)", e.index.span)  # fmt: skip
-            return t.elem
-        if isinstance(t, T.PointerType):
-            return t.target if not isinstance(t.target, T.VoidType) else T.UINT8
-        if isinstance(t, T.StringType) or isinstance(t, T.NoneType):
-            if isinstance(t, T.StringType):
-                # bpftrace 0.26 indexes strings bytewise.
-                return T.INT8
-            return t
-        self.error(f"The array index operator [] can only be used on arrays and pointers, "
-                   f"found {T.category(t)}.", e.span)  # fmt: skip
-        return T.NONE
-
-    def sizeof(self, e: ast.Sizeof | ast.Offsetof) -> T.Type:
-        """``sizeof``/``offsetof`` are uint64 constants."""
-        arg = e.arg
-        t = self.types.resolve_spec(arg) if isinstance(arg, ast.TypeSpec) else self.expr(arg)
-        if isinstance(e, ast.Offsetof):
-            cur = t.target if isinstance(t, T.PointerType) else t
-            for name in e.path:
-                if not isinstance(cur, T.StructType):
-                    self.error(f"'{T.type_name(cur)}' is not a struct or union", e.span)
-                    return T.UINT64
-                f = cur.field(name)
-                if f is None:
-                    self.error(f"'{cur}' has no field named '{name}'", e.span)
-                    return T.UINT64
-                cur = f.type
-        return T.UINT64
 
 
 def run(program: ast.Program, ctx: PassContext) -> dict[str, MapTypes]:
