@@ -36,7 +36,8 @@ class MapGen:
         """Build the key of ``m`` in memory (``extra`` bytes reserved after it for a bucket)."""
         if m.key_type is None:
             k = Val("mem", UINT64, reg=FP, off=self.frame.alloc_stack(8), owned=False)
-            self.em.sti(8, FP, k.off, 0)
+            if not extra:  # a hist/lhist bucket overwrites the whole key
+                self.em.sti(8, FP, k.off, 0)
             return k
         size = m.key_size
         kt = m.key_type
@@ -257,44 +258,40 @@ class MapGen:
             self.em.place(done)
             return v
         k = params[0] if params else 0
+        if k == 0:
+            # bucket = 0 (v < 0), 1 (v == 0), else 2 + floor(log2(v)), accumulated in R1
+            # while v is shifted down in place (v is not needed afterwards).
+            self.em.movi(R1, 0)
+            self.em.jmpi(JmpOp.JSLT, r, 0, done)
+            self.em.movi(R1, 1)
+            self.em.jmpi(JmpOp.JEQ, r, 0, done)
+            self.em.movi(R1, 2)
+            self._log2_steps(r, R1)
+            self.em.place(done)
+            self.em.mov(r, R1)
+            return v
         neg = self.em.label("neg")
         zero = self.em.label("zero")
         self.em.jmpi(JmpOp.JSLT, r, 0, neg)
         self.em.jmpi(JmpOp.JEQ, r, 0, zero)
-        # l = floor(log2(v)) by binary search, in R1; v itself is kept in r for the k bits.
+        # l = floor(log2(v)) in R1 (from a copy); v itself is kept in r for the k bits.
         self.em.movi(R1, 0)
         self.em.mov(R2, r)
-        for sh in (32, 16, 8, 4, 2, 1):
-            skip = self.em.label("l2")
-            if sh == 32:
-                # 1 << 32 does not fit an immediate: test the high half instead.
-                self.em.mov(R3, R2)
-                self.em.alui(AluOp.RSH, R3, 32)
-                self.em.jmpi(JmpOp.JEQ, R3, 0, skip)
-                self.em.mov(R2, R3)
-            else:
-                self.em.jmpi(JmpOp.JLT, R2, 1 << sh, skip)
-                self.em.alui(AluOp.RSH, R2, sh)
-            self.em.alui(AluOp.ADD, R1, sh)
-            self.em.place(skip)
-        if k == 0:
-            self.em.mov(r, R1)
-            self.em.alui(AluOp.ADD, r, 2)
-        else:
-            # exact buckets below 2**k, then 2**k sub-buckets per power of two
-            small = self.em.label("small")
-            self.em.jmpi(JmpOp.JLT, R1, k, small)
-            self.em.mov(R3, R1)
-            self.em.alui(AluOp.SUB, R3, k)
-            self.em.alu(AluOp.RSH, r, R3)
-            self.em.alui(AluOp.AND, r, (1 << k) - 1)
-            self.em.alui(AluOp.SUB, R1, k - 1)
-            self.em.alui(AluOp.LSH, R1, k)
-            self.em.alu(AluOp.ADD, r, R1)
-            self.em.alui(AluOp.ADD, r, 1)
-            self.em.ja(done)
-            self.em.place(small)
-            self.em.alui(AluOp.ADD, r, 1)
+        self._log2_steps(R2, R1)
+        # exact buckets below 2**k, then 2**k sub-buckets per power of two
+        small = self.em.label("small")
+        self.em.jmpi(JmpOp.JLT, R1, k, small)
+        self.em.mov(R3, R1)
+        self.em.alui(AluOp.SUB, R3, k)
+        self.em.alu(AluOp.RSH, r, R3)
+        self.em.alui(AluOp.AND, r, (1 << k) - 1)
+        self.em.alui(AluOp.SUB, R1, k - 1)
+        self.em.alui(AluOp.LSH, R1, k)
+        self.em.alu(AluOp.ADD, r, R1)
+        self.em.alui(AluOp.ADD, r, 1)
+        self.em.ja(done)
+        self.em.place(small)
+        self.em.alui(AluOp.ADD, r, 1)
         self.em.ja(done)
         self.em.place(neg)
         self.em.movi(r, 0)
@@ -303,6 +300,22 @@ class MapGen:
         self.em.movi(r, 1)
         self.em.place(done)
         return v
+
+    def _log2_steps(self: Gen, x: int, acc: int) -> None:
+        """``acc += floor(log2(x))`` for x > 0 by binary search (x is shifted down; uses R3)."""
+        for sh in (32, 16, 8, 4, 2, 1):
+            skip = self.em.label("l2")
+            if sh == 32:
+                # 1 << 32 does not fit an immediate: test the high half instead.
+                self.em.mov(R3, x)
+                self.em.alui(AluOp.RSH, R3, 32)
+                self.em.jmpi(JmpOp.JEQ, R3, 0, skip)
+                self.em.mov(x, R3)
+            else:
+                self.em.jmpi(JmpOp.JLT, x, 1 << sh, skip)
+                self.em.alui(AluOp.RSH, x, sh)
+            self.em.alui(AluOp.ADD, acc, sh)
+            self.em.place(skip)
 
     # -- other map functions ----------------------------------------------------------------------
     def map_delete(self: Gen, target: ast.Expr, extra_keys: list[ast.Expr]) -> None:
