@@ -123,3 +123,33 @@ def test_semantic_error_points_at_the_value(capsys: pytest.CaptureFixture[str]) 
         "tcp and port 99999",
         " " * 13 + "^",
     ]
+
+
+RANDOM_TOKENS = ["tcp", "udp", "ip", "ip6", "arp", "icmp", "host", "net", "port", "portrange",
+                 "src", "dst", "and", "or", "not", "!", "(", ")", "1.2.3.4", "10.0.0.0/8", "80",
+                 "1000-2000", "ether", "proto", "\\tcp", "00:11:22:33:44:55", "vlan", "10",
+                 "less", "len", ">", "=", "!=", "ip[0]", "tcp[13]", "&", "|", "+", "%", "^",
+                 "broadcast", "multicast", "fe80::1", "mask", "255.0.0.0", "byte", "inbound",
+                 "icmp-echo", "[", "]", ":", "2", "tcpflags", "tcp-syn"]  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_random_token_soup_matches_tcpdump() -> None:
+    """Status, message and listing agree with tcpdump on random (mostly broken) input."""
+    rng = random.Random(2024)
+    for _ in range(80):
+        expr = " ".join(rng.choice(RANDOM_TOKENS) for _ in range(rng.randint(1, 7)))
+        opt = rng.random() < 0.5
+        r = subprocess.run(["tcpdump", "-d", *([] if opt else ["-O"]), "--", expr],
+                           capture_output=True, text=True)  # fmt: skip
+        try:
+            from pybpf.cbpf.insn import listing
+
+            ours: tuple[int, str] = (0, listing(compile_filter(expr, optimize=opt)))
+        except FilterError as e:
+            ours = (1, e.message)
+        errs = [
+            ln[len("tcpdump: ") :] for ln in r.stderr.splitlines() if ln.startswith("tcpdump: ")
+        ]
+        theirs = (0, r.stdout) if r.returncode == 0 else (1, errs[-1] if errs else r.stderr)
+        assert ours == theirs, expr

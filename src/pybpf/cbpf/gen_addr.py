@@ -146,7 +146,7 @@ class AddrGen(LinkGen):
     # -- values after qualifiers ----------------------------------------------------------
     def gen_id(self, node: Id) -> Block:
         addr = node.q[2]
-        if addr == "undef" and node.kind != "eid":
+        if addr == "undef" and node.kind in ("num", "name", "hid"):
             raise FilterError(SYNTAX_GEN, node.pos)
         if node.kind == "num":
             return self.gen_ncode(node.num, 32, node)

@@ -137,8 +137,17 @@ class _Parser:
             child, q2 = self.term(q, allow_id)
             return Not(child), q2
         if allow_id and self.starts_id():
-            return self.id_(q), q
+            mark = len(self.completed)
+            node = self.id_(q)
+            if isinstance(node, Id) and node.kind == "num" and not self.at_follower():
+                # A number here could also begin arithmetic, so yacc decides (and
+                # generates) only on a token that may follow a value.
+                del self.completed[mark:]
+            return node, q
         return self.rterm(q, allow_id)
+
+    def at_follower(self) -> bool:
+        return self.peek() is None or self.is_kw("and", "or") or self.is_op(")")
 
     def starts_id(self) -> bool:
         t = self.peek()
@@ -179,7 +188,12 @@ class _Parser:
                 kind = self.next().text
                 return self.done(Other(kind, proto=t.text, pos=t.pos)), QERR
             self.next()
-            return self.done(Abbrev(t.text, t.pos)), QERR
+            node = Abbrev(t.text, t.pos)
+            # yacc reduces a bare protocol name only when what follows can follow a term;
+            # otherwise the syntax error comes first (no default reduction in that state).
+            if self.at_follower():
+                self.done(node)
+            return node, QERR
         if t.kind == "KW" and t.text in _DIRS | _AQUALS:
             return self.head_id()
         if t.kind == "KW" and t.text in ("broadcast", "multicast"):
