@@ -152,3 +152,9 @@ def test_reasonable_nesting_is_fine() -> None:
     src = "BEGIN { @x = " + "(1 + " * 40 + "1" + ")" * 40 + "; " + "if (1) {" * 12 + "}" * 12 + "}"
     r = compile_frontend(src, "stdin", catalog=CATALOG)
     assert r.ok, r.render()
+
+
+def test_non_ascii_digits_and_letters() -> None:
+    for src in ["²H", "BEGIN { @x = ²; }", "interval:s:²{}", "BEGIN { $é = 1; }", "kprobe:f+² {}"]:
+        r = compile_frontend(src, "stdin", catalog=CATALOG)
+        assert r.diags.has_errors(), src

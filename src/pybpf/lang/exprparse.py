@@ -45,7 +45,11 @@ def is_builtin(name: str) -> bool:
     if name in BUILTINS:
         return True
     for prefix in ("arg", "sarg"):
-        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+        if (
+            name.startswith(prefix)
+            and name[len(prefix) :].isascii()
+            and name[len(prefix) :].isdigit()
+        ):
             return True
     return False
 

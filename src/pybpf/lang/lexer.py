@@ -69,11 +69,12 @@ class Token:
 
 
 def _ident_start(c: str) -> bool:
-    return c.isalpha() or c == "_"
+    # ASCII only, like bpftrace: other scripts' letters and digits are not identifiers.
+    return "a" <= c <= "z" or "A" <= c <= "Z" or c == "_"
 
 
 def _ident_char(c: str) -> bool:
-    return c.isalnum() or c == "_"
+    return "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c == "_"
 
 
 class Lexer:
@@ -198,7 +199,7 @@ class Lexer:
             while j < n and _ident_char(t[j]):
                 j += 1
             return self._tok(IDENT, i, j, t[i:j])
-        if c.isdigit():
+        if "0" <= c <= "9":
             return self._number(i)
         if c == '"':
             return self._string(i)
@@ -227,8 +228,8 @@ class Lexer:
         j = i + 1
         if j < n and t[j] == "#":
             return self._tok(PARAMCOUNT, i, j + 1, None)
-        if j < n and t[j].isdigit():
-            while j < n and t[j].isdigit():
+        if j < n and "0" <= t[j] <= "9":
+            while j < n and "0" <= t[j] <= "9":
                 j += 1
             return self._tok(PARAM, i, j, int(t[i + 1 : j]))
         while j < n and _ident_char(t[j]):
@@ -372,6 +373,8 @@ def parse_int_literal(raw: str) -> int | None:
     """Value of an integer literal: ``1_000``, ``0x1f``, ``0o17``, ``017``, ``0b101``,
     ``1e6``, optional ``u``/``l`` suffixes, or a duration (``5s``, ``10ms``, ``1us``).
     """
+    if not raw.isascii():
+        return None
     s = raw.replace("_", "")
     low = s.lower()
     for suffix, mult in DURATIONS.items():

@@ -116,7 +116,7 @@ class _Checker:
                 self.error(ap, f"Offset not allowed for {ap.provider} probes")
             else:
                 ap.offset = v
-        if func.startswith("0x") or (func[:1].isdigit() and func.isalnum()):
+        if func.startswith("0x") or (func[:1].isdigit() and func.isascii() and func.isalnum()):
             addr = parse_int_literal(func)
             if addr is None:
                 self.error(ap, f"Invalid address: {func}")
@@ -166,7 +166,7 @@ class _Checker:
             ap.func = args[-1]
 
     def _rate(self, ap: ast.AttachPoint, text: str, what: str) -> int:
-        v = parse_int_literal(text) if text.isdigit() or "_" in text else None
+        v = parse_int_literal(text) if text.isascii() and (text.isdigit() or "_" in text) else None
         if v is None:
             self.error(ap, f"Invalid {what}: {text}")
             return 0
@@ -183,7 +183,7 @@ class _Checker:
             # interval:1s / interval:100ms / profile:99 (hz by default for profile)
             text = args[0]
             i = len(text)
-            while i > 0 and not text[i - 1].isdigit():
+            while i > 0 and not "0" <= text[i - 1] <= "9":
                 i -= 1
             rate, unit = text[:i], text[i:] or ("hz" if ap.provider == "profile" else "")
             if not unit:
