@@ -139,3 +139,45 @@ def test_unprivileged_gets_one_clear_error(troot: str) -> None:
     assert p.stdout.startswith(
         "PrivilegeError tracefs at /sys/kernel/tracing: permission denied"
     ), p.stdout + p.stderr
+
+
+@pytest.fixture
+def fresh_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracefs, "_root", None)
+
+
+@pytest.mark.usefixtures("troot", "fresh_root")
+def test_root_mounts_when_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no tracefs found anywhere, root() mounts one at the first candidate."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting needs root")
+    target = tmp_path / "tracing"
+    target.mkdir()
+    monkeypatch.setattr(tracefs, "_CANDIDATES", (target,))
+    monkeypatch.setattr(tracefs, "_mounted_elsewhere", lambda: None)
+    try:
+        assert tracefs.root() == target
+        assert os.path.ismount(target) and (target / "events" / "syscalls").is_dir()
+        assert tracefs.tracepoint_id("syscalls", "sys_enter_getpid") > 0
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+        monkeypatch.setattr(tracefs, "_root", None)
+
+
+@pytest.mark.usefixtures("troot", "fresh_root")
+def test_root_finds_other_mounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing at the usual places, but tracefs mounted elsewhere: that one is used."""
+    monkeypatch.setattr(tracefs, "_CANDIDATES", (tmp_path / "none",))
+    found = tracefs.root()
+    assert (found / "events").is_dir() and found != tmp_path / "none"
+
+
+@pytest.mark.usefixtures("fresh_root")
+def test_root_missing_mount_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracefs, "_CANDIDATES", (tmp_path / "missing",))
+    monkeypatch.setattr(tracefs, "_mounted_elsewhere", lambda: None)
+    with pytest.raises(NotSupportedError, match="tracefs is not supported by this kernel"):
+        tracefs.root()
