@@ -203,3 +203,29 @@ def test_symbolizer_deleted_library(tmp_path: Path) -> None:
         assert res == elf.Resolved(str(lib), "uuid_generate", 4)
     finally:
         child.communicate("")
+
+
+def test_symtab_of_unstripped_file(tmp_path: Path) -> None:
+    """A .symtab (here added by objcopy to a stripped binary) is read beside .dynsym."""
+    out = tmp_path / "true_with_symtab"
+    subprocess.run(
+        [
+            "objcopy",
+            "--add-symbol",
+            "pybpf_probe_here=.text:0x20,global,function",
+            "/bin/true",
+            str(out),
+        ],
+        check=True,
+    )
+    text_sec = next(ln for ln in readelf("-S", str(out)).splitlines() if " .text " in ln)
+    text_addr = int(text_sec.split(".text")[1].split()[1], 16)
+    sym = elf.find_symbol(out, "pybpf_probe_here")
+    assert (sym.value, sym.type, sym.bind, sym.dynamic) == (
+        text_addr + 0x20, elf.SymType.FUNC, elf.SymBind.GLOBAL, False
+    )  # fmt: skip
+    assert any(s.dynamic for s in elf.symbols(out))  # .dynsym still read too
+    expect = next(
+        o + sym.value - v for o, v, sz in _load_segments(str(out)) if v <= sym.value < v + sz
+    )
+    assert elf.symbol_offset(out, "pybpf_probe_here") == expect
