@@ -153,3 +153,10 @@ def test_random_token_soup_matches_tcpdump() -> None:
         ]
         theirs = (0, r.stdout) if r.returncode == 0 else (1, errs[-1] if errs else r.stderr)
         assert ours == theirs, expr
+
+
+def test_unsupported_primitives_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    for expr, word in (("mpls", "mpls"), ("tcp and geneve", "geneve"), ("llc", "llc")):
+        status, _, err = _cli(capsys, expr)
+        assert status == 1
+        assert err.splitlines()[0] == f"pybpf: ERROR: '{word}' is not supported by pybpf"

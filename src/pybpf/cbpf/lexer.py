@@ -158,11 +158,17 @@ KEYWORDS: dict[str, str] = {
     "inbound": "inbound",
     "outbound": "outbound",
     "vlan": "vlan",
-    "mpls": "mpls",
-    "pppoed": "pppoed",
-    "pppoes": "pppoes",
-    "llc": "llc",
 }
+
+# libpcap keywords for link types and protocols pybpf does not compile: recognised so that
+# the error says so instead of a bare syntax error.
+UNSUPPORTED = frozenset(
+    "mpls pppoed pppoes llc geneve vxlan esis es-is isis is-is clnp l1 l2 iih lsp snp csnp "
+    "psnp lane metac bcc oam oamf4 oamf4ec oamf4sc sc ilmic vpi vci connectmsg metaconnect "
+    "fisu lssu msu hfisu hlssu hmsu sio opc dpc sls hsio hopc hdpc hsls on ifname rnr rulenum "
+    "srnr subrulenum reason rset ruleset action type subtype direction dir address1 addr1 "
+    "address2 addr2 address3 addr3 address4 addr4 ra ta radio ifindex".split()
+)
 
 _NUM = r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)"
 _B = r"[0-9A-Fa-f][0-9A-Fa-f]?"
@@ -186,7 +192,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One token: ``kind`` is OP, NUM, HID, HID6, EID, ID or KW; ``pos`` its offset."""
+    """One token: ``kind`` is OP, NUM, HID, HID6, EID, ID, KW or UNSUP (a libpcap keyword
+    pybpf does not compile); ``pos`` its offset."""
 
     kind: str
     text: str
@@ -257,4 +264,6 @@ def _classify(kind: str, text: str, pos: int, expr: str) -> Token:
             return Token("NUM", text, pos, NAMED_NUMBERS[text])
         if text in KEYWORDS:
             return Token("KW", KEYWORDS[text], pos)
+        if text in UNSUPPORTED:
+            return Token("UNSUP", text, pos)
     return Token(kind, text, pos)

@@ -206,6 +206,8 @@ class _Parser:
             return self.done(Other(t.text, pos=t.pos)), QERR
         if t.kind == "NUM" or (t.kind == "KW" and t.text == "len") or self.is_op("-"):
             return self.relation(), QERR
+        if t.kind == "UNSUP":
+            raise FilterError(f"'{t.text}' is not supported by pybpf", t.pos, self.expr)
         raise self.fail()
 
     def head_id(self) -> tuple[Node, Qual]:
