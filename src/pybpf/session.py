@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -90,6 +91,7 @@ class Session:
         self.child: subprocess.Popen[bytes] | None = None
         self.attached = 0
         self.links: list[Any] = []
+        self._symbolizers: dict[int, Any] = {}
 
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> None:
@@ -149,7 +151,8 @@ class Session:
         try:
             prog = Program.load(spec, stats=self.opts.verbose)
         except VerifierError as e:
-            raise ProgramLoadError(str(e), _failing_span(e.log, insns), e.log) from None
+            msg = f"the kernel verifier rejected {p.label}: {_verdict(e.log) or e.last_line}"
+            raise ProgramLoadError(msg, _failing_span(e.log, insns), e.log) from None
         finally:
             if btf_fd is not None:
                 btf_fd.close()  # the loaded program holds its own reference
@@ -295,7 +298,9 @@ class Session:
     def _on_record(self, rec: memoryview) -> None:
         spec, vals = self.script.events.decode(rec)
         names = self.script.probe_names
-        vals = [present(f.type, v, names) for f, v in zip(spec.fields, vals, strict=True)]
+        vals = [
+            present(f.type, v, names, self._stack) for f, v in zip(spec.fields, vals, strict=True)
+        ]
         kind = spec.kind
         w = self.writer
         if self._exited and kind is not EventKind.EXIT and self.ring_open:
@@ -338,7 +343,8 @@ class Session:
         from pybpf.runtime.mapread import read_map
 
         d = self.script.maps[name]
-        self.writer.print_map(read_map(d, self.maps[name], self.script.probe_names), top, div)
+        data = read_map(d, self.maps[name], self.script.probe_names, self._stack)
+        self.writer.print_map(data, top, div)
 
     def _clear(self, name: str, zero: bool) -> None:
         """``clear(@m)`` deletes every key; ``zero(@m)`` keeps the keys with zero values."""
@@ -359,9 +365,17 @@ class Session:
 
         names = self.script.probe_names
         datas = [
-            read_map(self.script.maps[n], self.maps[n], names) for n in self.script.print_order
+            read_map(self.script.maps[n], self.maps[n], names, self._stack)
+            for n in self.script.print_order
         ]
         self.writer.print_maps(datas)
+
+    def _stack(self, t: Any, sid: int, pid: int) -> str:
+        """Render stack ``sid`` from the stack-trace map (symbolised)."""
+        from pybpf.runtime.stacks import render_stack
+
+        m = self.maps.get("ustacks" if t.user else "kstacks")
+        return render_stack(m, t, sid, pid, self._symbolizers)
 
     def _report_lost(self) -> None:
         g = self.maps.get("globals")
@@ -386,6 +400,20 @@ def _prog_name(p: ProgDef) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9_]", "_", p.name)[:15]
+
+
+_STATE_LINE = re.compile(
+    r"^(\d+: |\d+:|R\d|old state|cur state|from \d+|processed |verification |;|mark_precise|last_idx|frame\d|func#)"
+)
+
+
+def _verdict(log: str) -> str:
+    """The verifier's reason for rejecting (the last line that is not a state dump)."""
+    for line in reversed(log.splitlines()):
+        line = line.strip()
+        if line and not _STATE_LINE.match(line):
+            return line
+    return ""
 
 
 def _failing_span(log: str, insns: list[Any]) -> object | None:

@@ -133,3 +133,40 @@ def test_interval_and_profile_fire() -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "@i: 3" in r.stdout
+
+
+def test_kstack_keys_are_symbolised() -> None:
+    r = run_tracer(
+        "tracepoint:syscalls:sys_enter_getpid /pid == $1/ { @[kstack] = count(); }" + EXIT_WITH,
+        workload=GETPIDS,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "do_syscall_64+" in r.stdout
+    counts = [int(ln.rsplit(": ", 1)[1]) for ln in r.stdout.splitlines() if ln.startswith("]: ")]
+    assert sum(counts) == 1000
+
+
+def test_for_over_map_and_len() -> None:
+    r = run_tracer(
+        "BEGIN { @m[1] = 10; @m[2] = 20; for ($kv : @m) { @t = sum($kv.1); }"
+        ' printf("len %d\\n", len(@m)); exit(); }'
+    )
+    assert r.returncode == 0, r.stderr
+    assert "len 2" in r.stdout
+    assert "@t: 30" in r.stdout
+
+
+def test_verifier_rejection_points_at_the_script() -> None:
+    # An unbounded loop: the kernel verifier refuses it; the error names the script line.
+    r = run_tracer("BEGIN { $i = 0; while ($i >= 0) { $i = $i + 0; } exit(); }")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "verifier" in r.stderr
+    assert "while ($i >= 0)" in r.stderr
+
+
+def test_map_too_large_is_one_clear_error() -> None:
+    r = run_tracer("let @m = hash(2000000000); BEGIN { @m[1] = 1; exit(); }")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "@m" in r.stderr

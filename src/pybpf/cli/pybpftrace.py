@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pybpf.codegen.spec import CompiledScript
 
+_SOURCE: Any = None
+"""The script being run (for rendering verifier rejections at their script line)."""
+
 VERSION = "pybpftrace v0.1.0 (bpftrace-compatible)"
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 
@@ -145,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
         print(dump_ast(program))
         return 0
     script = compile_script(text, filename, args.params, args.unsafe)
+    global _SOURCE
+    from pybpf.diag import SourceFile
+
+    _SOURCE = SourceFile(filename, text)
     if args.debug and ("codegen" in args.debug or "dis" in args.debug):
         _dump_code(script)
         return 0
@@ -218,33 +225,18 @@ def main(argv: list[str] | None = None) -> int:
     except PybpfError as e:
         from pybpf.session import ProgramLoadError
 
-        if isinstance(e, ProgramLoadError) and e.span is not None:
-            _render_verifier(e)
-        print(f"ERROR: {e}", file=sys.stderr)
+        if isinstance(e, ProgramLoadError) and e.span is not None and _SOURCE is not None:
+            from pybpf.diag import Diagnostic, Severity, render
+
+            d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
+            print(render(d, _SOURCE), file=sys.stderr)
+        else:
+            print(f"ERROR: {e}", file=sys.stderr)
         if args.v and isinstance(e, ProgramLoadError):
             print(e.log, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
-
-
-def _render_verifier(e: Any) -> None:
-    """The script line of the instruction the verifier rejected, underlined."""
-    span = e.span
-    try:
-        with open(span.file) as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return
-    if 0 < span.line <= len(lines):
-        line = lines[span.line - 1]
-        print(
-            f"{span.location()}: ERROR: the kernel verifier rejected the program here",
-            file=sys.stderr,
-        )
-        print(line, file=sys.stderr)
-        width = max((span.end_col if span.end_line == span.line else len(line) + 1) - span.col, 1)
-        print(" " * (span.col - 1) + "~" * width, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -405,6 +405,8 @@ class ExprGen:
             return Val("reg", t, reg=R6, owned=False)
         if name == "func":
             return self.func_builtin(t)
+        if name in ("kstack", "ustack"):
+            return self.stack_value(t, name == "ustack")
         if name == "retval" or (name.startswith("arg") and name[3:].isdigit()):
             return self.reg_arg(name, t)
         raise CodegenError(f"builtin {name} is not supported", e.span)

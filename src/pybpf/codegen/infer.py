@@ -23,6 +23,7 @@ from pybpf.passes.types import (
     IntType,
     OpaqueIdType,
     RecordType,
+    StackType,
     StringType,
     SymbolType,
     TupleType,
@@ -66,6 +67,8 @@ def _infer(e: ast.Expr, max_strlen: int, var: Callable[[str], Type | None]) -> T
             return StringType(16)
         if e.name == "probe":
             return OpaqueIdType("probe")
+        if e.name in ("kstack", "ustack"):
+            return StackType(e.name == "ustack")
         if e.name in _UNSIGNED_BUILTINS:
             return UINT64
         return INT64
@@ -77,6 +80,8 @@ def _infer(e: ast.Expr, max_strlen: int, var: Callable[[str], Type | None]) -> T
             if len(e.args) > 1 and isinstance(e.args[1], ast.Integer):
                 n = min(max_strlen, e.args[1].value + 1)
             return StringType(n)
+        if e.name in ("kstack", "ustack"):
+            return StackType(e.name == "ustack")
         if e.name == "ntop":
             return InetType()
         if e.name == "pton":

@@ -13,6 +13,7 @@ from pybpf.codegen.helpers import Helper
 from pybpf.codegen.infer import type_of
 from pybpf.codegen.maps import AGG_FUNCS, MapGen
 from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
+from pybpf.codegen.stacks import StackGen
 from pybpf.codegen.strings import StringGen
 from pybpf.lang import ast
 from pybpf.passes.types import INT64, IntType, Type
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from pybpf.codegen.script import ScriptGen
     from pybpf.tracefs import Field
 
-_CTX_BUILTINS = {"args", "ctx", "retval", "func"} | {f"arg{i}" for i in range(10)}
+_CTX_BUILTINS = {"args", "ctx", "retval", "func", "kstack", "ustack"} | {
+    f"arg{i}" for i in range(10)
+}
 
 
 def uses_ctx(node: ast.Node) -> bool:
@@ -30,10 +33,12 @@ def uses_ctx(node: ast.Node) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.Builtin) and n.name in _CTX_BUILTINS:
             return True
+        if isinstance(n, ast.Call) and n.name in ("kstack", "ustack"):
+            return True
     return False
 
 
-class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
+class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
     """Generates the program of one probe for one attach context."""
 
     def __init__(
@@ -222,6 +227,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen):
             return self.has_key(c.args[0], c.args[1:])
         if name == "strlen":
             return self.strlen(c)
+        if name in ("kstack", "ustack"):
+            return self.stack_value(t, name == "ustack")
         if name == "len":
             from pybpf.codegen.foreach import map_len
 

@@ -78,6 +78,15 @@ class ScriptGen:
             self.out.maps["globals"] = MapDef("globals", "array", 4, 16, 1)
         return "globals"
 
+    def stack_map(self, user: bool) -> str:
+        """The stack-trace map for kernel or user stacks (created on first use)."""
+        from pybpf.codegen.stacks import MAX_FRAMES
+
+        name = "ustacks" if user else "kstacks"
+        if name not in self.out.maps:
+            self.out.maps[name] = MapDef(name, "stack_trace", 4, 8 * MAX_FRAMES, self.max_map_keys)
+        return name
+
     def scratch_name(self) -> str:
         """The per-CPU scratch memory map."""
         return "scratch"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf.output.values import AvgStats, HistData, LhistData, MapData, MapKind
 from pybpf.passes.types import INT64, IntType
-from pybpf.runtime.present import present
+from pybpf.runtime.present import StackResolver, present
 from pybpf.runtime.values import decode_int, decode_value
 
 if TYPE_CHECKING:
@@ -43,13 +43,15 @@ def combine(d: MapDef, raw: bytes | list[bytes]) -> Any:
     return decode_value(d.value_type or INT64, vals[0], 0)
 
 
-def _key(d: MapDef, raw: bytes, probe_names: Sequence[str]) -> Any:
+def _key(d: MapDef, raw: bytes, probe_names: Sequence[str], stacks: StackResolver | None) -> Any:
     if d.key_type is None:
         return None
-    return present(d.key_type, decode_value(d.key_type, raw, 0), probe_names)
+    return present(d.key_type, decode_value(d.key_type, raw, 0), probe_names, stacks)
 
 
-def read_map(d: MapDef, m: Map, probe_names: Sequence[str] = ()) -> MapData:
+def read_map(
+    d: MapDef, m: Map, probe_names: Sequence[str] = (), stacks: StackResolver | None = None
+) -> MapData:
     """Every entry of script map ``d`` (live map ``m``) as :class:`MapData`."""
     kind = _KINDS.get(d.agg) if d.agg else None
     vt = d.value_type
@@ -63,7 +65,7 @@ def read_map(d: MapDef, m: Map, probe_names: Sequence[str] = ()) -> MapData:
         tables: dict[Any, dict[int, int]] = {}
         keys: dict[Any, Any] = {}
         for kraw, vraw in m.items():
-            key = _key(d, kraw, probe_names)
+            key = _key(d, kraw, probe_names, stacks)
             hk = repr(key)
             keys[hk] = key
             idx = decode_int(kraw, d.bucket_offset, 8, False)
@@ -78,10 +80,10 @@ def read_map(d: MapDef, m: Map, probe_names: Sequence[str] = ()) -> MapData:
             data.entries.append((keys[hk], value))
         return data
     for kraw, vraw in m.items():
-        key = _key(d, kraw, probe_names)
+        key = _key(d, kraw, probe_names, stacks)
         value = combine(d, vraw)
         if not d.agg:
-            value = present(vt, value, probe_names)
+            value = present(vt, value, probe_names, stacks)
         data.entries.append((key, value))
     return data
 

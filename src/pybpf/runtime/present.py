@@ -7,7 +7,8 @@ space: ``strerror(n)``, ``ksym(addr)``, ``probe``, ``username``, ``ntop()`` addr
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pybpf.output.values import Tuple, inet_ntop
@@ -15,14 +16,26 @@ from pybpf.passes.types import (
     InetType,
     OpaqueIdType,
     RecordType,
+    StackType,
     SymbolType,
     TupleType,
     Type,
 )
 
+StackResolver = Callable[[StackType, int, int], str]
+"""(stack type, stack id, pid) -> the rendered stack."""
 
-def present(t: Type | None, v: Any, probe_names: Sequence[str] = ()) -> Any:
+
+def present(
+    t: Type | None, v: Any, probe_names: Sequence[str] = (), stacks: StackResolver | None = None
+) -> Any:
     """The printable form of value ``v`` of type ``t``."""
+    if isinstance(t, StackType) and stacks is not None:
+        if isinstance(v, bytes | bytearray) and len(v) >= 16:
+            sid, pid = struct.unpack_from("<qQ", v)
+            return stacks(t, sid, pid)
+        if isinstance(v, int):
+            return stacks(t, v - (1 << 64) if v >> 63 else v, 0)
     if isinstance(t, InetType) and isinstance(v, tuple):
         fam, addr = v
         try:
@@ -34,7 +47,9 @@ def present(t: Type | None, v: Any, probe_names: Sequence[str] = ()) -> Any:
     if isinstance(t, SymbolType) and t.kind == "ksym" and isinstance(v, int):
         return _ksym(v)
     if isinstance(t, TupleType | RecordType) and isinstance(v, Tuple):
-        items = tuple(present(et, x, probe_names) for et, x in zip(t.elems, v.items, strict=False))
+        items = tuple(
+            present(et, x, probe_names, stacks) for et, x in zip(t.elems, v.items, strict=False)
+        )
         return Tuple(items, v.names)
     return v
 
@@ -66,4 +81,4 @@ def _ksym(addr: int) -> str:
     return found[0] if found else f"0x{addr:x}"
 
 
-__all__ = ["present"]
+__all__ = ["StackResolver", "present"]
