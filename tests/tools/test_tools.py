@@ -179,7 +179,7 @@ def test_pidpersec() -> None:
         time.sleep(1.1)  # let the interval probe print the second holding the forks
         out = t.stop()
     per_sec = [int(m.group(1)) for m in re.finditer(r"PIDs/sec: @: (\d+)", out)]
-    assert per_sec and sum(per_sec) >= 20
+    assert per_sec and sum(per_sec) >= 20, out
 
 
 @pytest.mark.xfail(
