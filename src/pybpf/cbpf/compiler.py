@@ -22,9 +22,9 @@ def _first_semantic_error(
     cg = CodeGen(linktype, snaplen, netmask, live)
     cg.savefile = savefile
     for node in fail.completed:
-        if isinstance(node, ALoad):
+        if isinstance(node, (ALoad, ABin)):
             cg.gen_arth(node)
-        elif not isinstance(node, (ANum, ABin, ANeg, ALen)):
+        elif not isinstance(node, (ANum, ANeg, ALen)):
             cg.gen(node)
 
 

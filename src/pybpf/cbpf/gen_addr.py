@@ -71,7 +71,11 @@ class AddrGen(LinkGen):
             return self.gen_hostop(addr, mask, dir_, N.ETHERTYPE_ARP, 14, 24)
         if proto == "ip6":
             raise FilterError("'ip6' modifier applied to ip host")
-        if proto in ("atalk", "aarp", "decnet", "sca", "lat", "mopdl", "moprc", "iso", "ipx"):
+        if proto == "atalk":
+            raise FilterError("AppleTalk host filtering not implemented")
+        if proto == "decnet":
+            raise FilterError("DECnet hosts are not supported by pybpf")
+        if proto in ("aarp", "sca", "lat", "mopdl", "moprc", "iso", "ipx"):
             raise FilterError(f"{proto.upper()} host filtering not implemented")
         raise FilterError(f"'{proto}' modifier applied to {typestr}")
 
@@ -81,9 +85,9 @@ class AddrGen(LinkGen):
             return self.gen_hostop6(addr, mask, dir_, 8, 24)
         if proto == "link":
             raise FilterError(f"link-layer modifier applied to ip6 {typestr}")
-        if proto in ("ip", "arp", "rarp", "decnet"):
-            raise FilterError(f"'{proto}' modifier applied to ip6 {typestr}")
-        raise FilterError(f"'{proto}' modifier applied to {typestr}")
+        if proto == "atalk":
+            raise FilterError(f"AppleTalk modifier applied to ip6 {typestr}")
+        raise FilterError(f"'{proto}' modifier applied to ip6 {typestr}")
 
     def gen_ehostop(self, eaddr: bytes, dir_: str) -> Block:
         if dir_ == "src":

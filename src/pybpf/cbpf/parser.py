@@ -327,14 +327,14 @@ class _Parser:
                 # libpcap's grammar declares no precedence for '%' and '^', so yacc always
                 # shifts them: everything to their right becomes their right operand.
                 self.next()
-                left = ABin(t.text, left, self.arth(0))
+                left = self.done(ABin(t.text, left, self.arth(0)))
                 continue
             prec = _BINPREC[t.text]
             if prec <= minprec:
                 return left
             self.next()
             right = self.arth(prec)
-            left = ABin(t.text, left, right)
+            left = self.done(ABin(t.text, left, right))
 
     def unary(self) -> Arth:
         t = self.peek()
