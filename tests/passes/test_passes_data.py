@@ -320,3 +320,19 @@ def test_data_loc_value_stored_as_string() -> None:
     assert r.resources.maps["@m"].key == T.StringType(64)
     fa = next(n for n in ast.walk(r.program) if isinstance(n, ast.FieldAccess))
     assert isinstance(fa.type, T.DataLocType)
+
+
+def test_probe_scratch_estimate() -> None:
+    r = compile_frontend(
+        'BEGIN { $s = "abc"; $t = (1, comm); $n = 5; @x[comm] = count(); }', "t.bt", catalog=CAT
+    )
+    assert r.ok, r.render()
+    assert r.resources is not None
+    info = r.resources.probes[0]
+    assert info.variables == {
+        "$s": T.StringType(4),
+        "$t": T.TupleType((T.INT64, T.StringType(16))),
+        "$n": T.INT64,
+    }
+    assert info.scratch_vars == 4 + 24
+    assert info.scratch_temp == 24

@@ -16,7 +16,11 @@
     the BPF side writes after the id), ``span``.  ``format_of[id(call_node)]`` gives the id.
 ``probes``
     one :class:`ProbeInfo` per probe: ``index``, ``names`` (expanded attach point names),
-    ``args`` (per name: the ``args`` type, when used), ``stacks`` (stack types used).
+    ``args`` (per name: the ``args`` type, when used), ``stacks`` (stack types used),
+    ``variables`` (``$name`` -> type), and the scratch estimate: ``scratch_vars`` (bytes of
+    the non-scalar variables: strings, tuples, records, buffers, structs by value) and
+    ``scratch_temp`` (the largest non-scalar value any single expression produces).  Scalars
+    (integers, pointers, bools) fit in registers/stack slots and are not counted.
 ``stacks``
     every distinct :class:`~pybpf.passes.types.StackType` used (one stack map each).
 ``max_strlen`` and ``config``
@@ -75,6 +79,9 @@ class ProbeInfo:
     names: list[str]
     args: dict[str, T.Type] = field(default_factory=dict)
     stacks: list[T.StackType] = field(default_factory=list)
+    variables: dict[str, T.Type] = field(default_factory=dict)
+    scratch_vars: int = 0
+    scratch_temp: int = 0
 
 
 @dataclass
@@ -136,8 +143,19 @@ def run(program: ast.Program, ctx: PassContext) -> Resources:
     return res
 
 
+def _is_scalar(t: T.Type) -> bool:
+    return t.is_integer() or isinstance(t, T.PointerType | T.VoidType | T.NoneType)
+
+
 def _collect(root: ast.Node, res: Resources, info: ProbeInfo | None) -> None:
     for n in ast.walk(root):
+        if info is not None and isinstance(n, ast.Expr) and n.type is not None:
+            if not _is_scalar(n.type) and not isinstance(n.type, T.AggType | T.StackType):
+                info.scratch_temp = max(info.scratch_temp, n.type.size)
+            if isinstance(n, ast.Variable) and n.name not in info.variables:
+                info.variables[n.name] = n.type
+                if not _is_scalar(n.type):
+                    info.scratch_vars += n.type.size
         if isinstance(n, ast.Call) and n.name in _FORMAT_CALLS:
             fmt = n.args[0].value if n.args and isinstance(n.args[0], ast.String) else ""
             rest = n.args[1:] if n.args and isinstance(n.args[0], ast.String) else n.args
