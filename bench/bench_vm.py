@@ -109,14 +109,70 @@ def verifier_report() -> None:
     )
 
 
+def tracer_report() -> None:
+    """Our verifier against the kernel's on every program the tracer compiles from
+    tests/testdata/tracer/*.bt (root)."""
+    from contextlib import ExitStack
+
+    from pybpf.bpf.maps import Map, MapSpec
+    from pybpf.bpf.prog import Program, ProgSpec
+    from pybpf.bpf.syscall import MapType, ProgType
+    from pybpf.cli.pybpftrace import compile_script
+    from pybpf.errors import VerifierError
+    from pybpf.session import _MAP_TYPES, _PROG_TYPES, _script_key
+    from pybpf.verifier import MapInfo, verify
+
+    ours = {"KPROBE": "kprobe", "TRACEPOINT": "tracepoint", "PERF_EVENT": "perf_event",
+            "RAW_TRACEPOINT": "raw_tracepoint", "SOCKET_FILTER": "socket_filter"}  # fmt: skip
+    n = k_ok = 0
+    false_acc: list[str] = []
+    false_rej: list[str] = []
+    root = Path(__file__).resolve().parents[1] / "tests" / "testdata" / "tracer"
+    for path in sorted(root.glob("*.bt")):
+        script = compile_script(path.read_text(), path.name, [], False)
+        with ExitStack() as stack:
+            maps, infos = {}, {}
+            for key, d in script.maps.items():
+                spec = MapSpec(MapType[_MAP_TYPES[d.kind]], d.key_size, d.value_size, d.max_entries)
+                m = stack.enter_context(Map.create(spec))
+                maps[key] = m
+                infos[m.fd] = MapInfo(int(spec.type), d.key_size, d.value_size, d.max_entries)
+            for p in script.progs:
+                insns = list(p.code.insns)
+                for idx, name in p.code.map_relocs.items():
+                    i = insns[idx]
+                    fd = maps[_script_key(script, name)].fd
+                    insns[idx] = Insn(i.opcode, i.dst, i.src, i.off, (i.imm & ~0xFFFFFFFF) | fd)
+                pt = ProgType[_PROG_TYPES[p.prog_type]]
+                try:
+                    with Program.load(ProgSpec(pt, tuple(insns))):
+                        kernel = True
+                except VerifierError:
+                    kernel = False
+                mine = verify(insns, ours[pt.name], infos)
+                n += 1
+                k_ok += kernel
+                if kernel and not mine.ok:
+                    false_rej.append(f"{path.name} {p.label}: {mine.error}")
+                if mine.ok and not kernel:
+                    false_acc.append(f"{path.name} {p.label}")
+    print(f"| tracer programs | {n} (kernel accepts {k_ok}) |")
+    print(f"| false accepts | {len(false_acc)} {false_acc} |")
+    print(f"| false rejects | {len(false_rej)} {false_rej} |")
+
+
 def main() -> int:
     """Run the benchmarks and print the table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
     ap.add_argument("--verifier", action="store_true", help="verifier vs kernel (root)")
+    ap.add_argument("--tracer", action="store_true", help="verifier vs kernel on tracer output")
     args = ap.parse_args()
     if args.verifier:
         verifier_report()
+        return 0
+    if args.tracer:
+        tracer_report()
         return 0
     min_time = 0.5 if args.quick else 2.0
     sieve = assemble(SIEVE)

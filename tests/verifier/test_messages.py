@@ -187,9 +187,16 @@ def test_back_edges_when_loops_are_not_allowed() -> None:
 
 
 def test_unprovable_loop_is_too_large() -> None:
+    from pybpf.verifier.check import Verifier
+
     prog = assemble("ldxw %r2, [%r1+0]\nmov %r0, 0\nl:\nsub %r2, 1\njne %r2, 0, l\nexit", "rfmt")
-    v = verify(prog)
-    assert v.error is not None and v.error.message.startswith("BPF program is too large")
+    v = Verifier(prog, max_loop_iters=300).run()
+    assert v.error is not None
+    assert v.error.message == (
+        "BPF program is too large: the loop at insn 2 is not proven to end after 300 iterations"
+    )
+    v = Verifier(prog, max_processed=500).run()
+    assert v.error is not None and v.error.message == "BPF program is too large. Processed 501 insn"
 
 
 ACCEPTED = [

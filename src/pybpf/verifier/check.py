@@ -85,6 +85,7 @@ class Verifier:
         allow_loops: bool = True,
         max_processed: int = MAX_PROCESSED,
         privileged: bool = True,
+        max_loop_iters: int = MAX_LOOP_ITERS,
     ) -> None:
         self.insns = insns
         pt = PROG_TYPES[prog_type] if isinstance(prog_type, str) else prog_type
@@ -93,6 +94,7 @@ class Verifier:
         self.mem_size = mem_size
         self.allow_loops = allow_loops
         self.max_processed = max_processed
+        self.max_loop_iters = max_loop_iters
         self.processed = 0
         self.next_id = 0
         self.cfg: Cfg | None = None
@@ -126,11 +128,11 @@ class Verifier:
                             _finish(node)
                             break
                         node = _Node(pc, st.copy(), node)
-                        if node.iters > MAX_LOOP_ITERS:
+                        if node.iters > self.max_loop_iters:
                             raise Reject(
                                 pc,
                                 f"BPF program is too large: the loop at insn {pc} is not "
-                                f"proven to end after {MAX_LOOP_ITERS} iterations",
+                                f"proven to end after {self.max_loop_iters} iterations",
                             )
                         nstates += 1
                         exact[key] = node
