@@ -68,3 +68,34 @@ def test_verify_with_declared_map(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "map_value_or_null" in capsys.readouterr().err
     assert main(["verify", f, "--map", "7:1:4"]) == 1
     assert "expected FD:TYPE:KEY:VALUE:MAX" in capsys.readouterr().err
+
+
+def _elf_with_section(name: str, data: bytes) -> bytes:
+    """A minimal ELF64 relocatable object: null, ``name`` and .shstrtab sections."""
+    import struct
+
+    shstr = b"\0" + name.encode() + b"\0.shstrtab\0"
+    body_off = 64
+    shstr_off = body_off + len(data)
+    sh_off = (shstr_off + len(shstr) + 7) // 8 * 8
+    ehdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    ehdr += struct.pack("<HHIQQQIHHHHHH", 1, 247, 1, 0, 0, sh_off, 0, 64, 0, 0, 64, 3, 2)
+    null = bytes(64)
+    sec = struct.pack("<IIQQQQIIQQ", 1, 1, 6, 0, body_off, len(data), 0, 0, 8, 0)
+    strtab = struct.pack("<IIQQQQIIQQ", 2 + len(name), 3, 0, 0, shstr_off, len(shstr), 0, 0, 1, 0)
+    out = ehdr + data + shstr
+    out += bytes(sh_off - len(out))
+    return out + null + sec + strtab
+
+
+def test_run_elf_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = encode(assemble("mov %r0, 33\nexit", "rfmt"))
+    f = _write(tmp_path, "prog.o", _elf_with_section("socket", code))
+    assert main(["run", f + ":socket"]) == 0
+    assert capsys.readouterr().out == "r0 = 33 (0x21)\n"
+    assert main(["verify", f + ":socket"]) == 0
+    capsys.readouterr()
+    assert main(["run", f + ":nope"]) == 1
+    assert "no section 'nope'" in capsys.readouterr().err
+    assert main(["run", f]) == 1
+    assert "name a section" in capsys.readouterr().err
