@@ -209,3 +209,17 @@ def test_capture_direction_with_packet_type(tmp_path: Path) -> None:
         _, _, recs = read_pcap(f)
         srcs = {r.data[26:30] for r in recs}
     assert srcs == {bytes(int(x) for x in v.addr_b.split("."))}
+
+
+@pytest.mark.kernel
+def test_capture_any_interface(tmp_path: Path) -> None:
+    """``-i any`` listens on every interface (here: a namespace's loopback)."""
+    out = tmp_path / "any.pcap"
+    with veth_pair("any") as v:
+        proc = _start(["ip", "netns", "exec", v.b, *PYBPF, "capture", "-i", "any", "-c", "4",
+                       "-w", str(out), "--timeout", "20", "udp dst port 40701"])  # fmt: skip
+        subprocess.run(["ip", "netns", "exec", v.b, sys.executable, "-c", SENDER, "127.0.0.1",
+                        "40701", "40702"], check=True)  # fmt: skip
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert _payloads(out) == [b"match%d" % i for i in range(4)]

@@ -51,14 +51,21 @@ class Capture:
     def __init__(self, iface: str, program: Sequence[I.CInsn], snaplen: int = 262144) -> None:
         self.iface = iface
         self.snaplen = snaplen
+        # One interface: bind after attaching (nothing unfiltered is ever queued). All
+        # interfaces cannot be bound by name, so the socket listens from the start and what
+        # arrived before the filter is drained, as libpcap does.
+        proto = 0 if iface else socket.htons(ETH_P_ALL)
         try:
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, proto)
         except PermissionError:
             raise PrivilegeError("open packet socket: permission denied (run as root)") from None
         try:
             attach_filter(self.sock, I.encode(program))
             self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-            self.sock.bind((iface, ETH_P_ALL))
+            if iface:
+                self.sock.bind((iface, ETH_P_ALL))
+            else:
+                self._drain()
         except OSError as e:
             self.sock.close()
             what = f"interface '{iface}'" if iface else "packet socket"
@@ -66,6 +73,16 @@ class Capture:
         except KernelError:
             self.sock.close()
             raise
+
+    def _drain(self) -> None:
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(65536)
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
 
     def packets(self, stop_at: float | None = None) -> Iterator[Record]:
         """Yield captured packets until ``stop_at`` (a ``time.monotonic()`` deadline)."""

@@ -14,7 +14,7 @@ HELP = "capture packets with a pcap-filter expression (AF_PACKET, filter attache
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """tcpdump-like options."""
-    parser.add_argument("-i", dest="iface", default="", help="interface (default: all)")
+    parser.add_argument("-i", dest="iface", default="", help="interface (default: any)")
     parser.add_argument("-c", dest="count", type=int, default=0, help="stop after N packets")
     parser.add_argument("-w", dest="write", help="write packets to a pcap file")
     parser.add_argument("-r", dest="read", help="read packets from a pcap file")
@@ -104,7 +104,8 @@ def _live(args: argparse.Namespace, prog: list) -> int:  # type: ignore[type-arg
     stop_at = time.monotonic() + args.timeout if args.timeout else None
     n = 0
     with contextlib.ExitStack() as stack:
-        cap = stack.enter_context(Capture(args.iface, prog, args.snaplen))
+        iface = "" if args.iface == "any" else args.iface  # tcpdump's pseudo-device
+        cap = stack.enter_context(Capture(iface, prog, args.snaplen))
         writer = None
         if args.write:
             out = stack.enter_context(open(args.write, "wb"))
