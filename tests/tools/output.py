@@ -22,9 +22,19 @@ def histograms(out: str) -> dict[str, dict[str, int]]:
     """Every printed histogram: ``"@name[key]"`` -> bucket label -> count."""
     found: dict[str, dict[str, int]] = {}
     current: dict[str, int] | None = None
+    key: list[str] | None = None  # a key printed over several lines (a stack)
     for line in out.splitlines():
+        if key is not None:
+            key.append(line.strip())
+            if line.endswith("]:"):
+                current = found.setdefault("\n".join(key)[:-1], {})
+                key = None
+            continue
         if line.startswith("@") and line.endswith(":"):
             current = found.setdefault(line[:-1], {})
+            continue
+        if line.startswith("@") and line.endswith("["):
+            key = [line]
             continue
         m = _BUCKET.match(line)
         if m and current is not None:
