@@ -191,7 +191,11 @@ class Dumper:
 
     def n_Call(self, n: ast.Call, d: int) -> None:
         self.line(d, f"call: {n.name}", n)
-        self.kids(n.args, d + 1)
+        for a in n.args:
+            if n.name in _STACKS and isinstance(a, ast.Identifier) and a.name in _MODES:
+                self.line(d + 1, f"stack_mode: {a.name}")
+            else:
+                self.node(a, d + 1)
 
     def n_Binary(self, n: ast.Binary, d: int) -> None:
         self.line(d, n.op, n)
@@ -249,7 +253,7 @@ class Dumper:
             self.node(f.value, d + 2)
 
     def n_Sizeof(self, n: ast.Sizeof, d: int) -> None:
-        self.line(d, "sizeof", n)
+        self.line(d, "call: sizeof", n)
         self._type_or_expr(n.arg, d + 1)
 
     def n_Offsetof(self, n: ast.Offsetof, d: int) -> None:
@@ -259,7 +263,7 @@ class Dumper:
 
     def _type_or_expr(self, a: ast.TypeSpec | ast.Expr, d: int) -> None:
         if isinstance(a, ast.TypeSpec):
-            self.line(d, f"type: {_typestr(a)}")
+            self.line(d, f"identifier: {_typestr(a)}")
         else:
             self.node(a, d)
 
@@ -273,6 +277,10 @@ class Dumper:
         self.line(d, "range", n)
         self.node(n.start, d + 1)
         self.node(n.end, d + 1)
+
+
+_STACKS = ("kstack", "ustack")
+_MODES = ("bpftrace", "perf", "raw")
 
 
 def _typestr(t: ast.TypeSpec) -> str:
