@@ -336,3 +336,10 @@ def test_probe_scratch_estimate() -> None:
     }
     assert info.scratch_vars == 4 + 24
     assert info.scratch_temp == 24
+
+
+@pytest.mark.skipif(not HAVE_BTF, reason="kernel BTF not available")
+def test_fexit_retval_type_from_btf() -> None:
+    r = compile_frontend("fexit:vfs_open { @o = retval; }", "t.bt", catalog=BTF_CAT)
+    assert r.ok, r.render()
+    assert r.resources is not None and r.resources.maps["@o"].value == T.INT32

@@ -67,6 +67,15 @@ def _btf_params(cat: Catalog, func: str, skip_ctx: bool) -> Iterator[str]:
         yield f"    {declaration(spec, p.type, p.name)}"
 
 
+def _btf_retval(cat: Catalog, func: str) -> Iterator[str]:
+    spec = cat.btf()
+    if spec is None:
+        return
+    from pybpf.btf.cformat import declaration
+
+    yield f"    {declaration(spec, spec.func_proto(func).type, 'retval')}"
+
+
 def _rawtracepoints(cat: Catalog, rest: str, verbose: bool) -> Iterator[str]:
     from pybpf.passes.context import PassContext
     from pybpf.passes.expand import rawtracepoints
@@ -157,7 +166,12 @@ def _provider_lines(cat: Catalog, prov: str, rest: str, verbose: bool) -> Iterat
     elif prov in ("software", "hardware"):
         yield from _events(prov, rest)
     elif prov in ("kprobe", "kretprobe", "fentry", "fexit"):
-        yield from _kprobes(cat, prov, rest)
+        for line in _kprobes(cat, prov, rest):
+            yield line
+            if verbose and prov in ("fentry", "fexit"):
+                yield from _safe(_btf_params(cat, line.split(":")[-1], False))
+                if prov == "fexit":
+                    yield from _safe(_btf_retval(cat, line.split(":")[-1]))
     elif prov == "iter":
         yield from _iters(cat, rest)
     elif prov in ("uprobe", "uretprobe", "usdt"):

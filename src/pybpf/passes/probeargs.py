@@ -70,7 +70,14 @@ def builtin_type(chk: Checker, e: ast.Builtin) -> T.Type:
                       f"and 'fexit' probes{hint}", e.span)  # fmt: skip
             return T.NONE
         assert chk.probe is not None
-        return chk.ctx.probe_retval.get(chk.probe.index, T.INT64)
+        known = chk.ctx.probe_retval.get(chk.probe.index)
+        if known is None and provs == ["fexit"] and chk.types.btf is not None:
+            ap = chk.probe.attach_points[0]
+            func = (ap.matches[0] if ap.matches else ap.name).split(":")[-1]
+            known = chk.types.btf.func_return(func)
+            if known is not None:
+                chk.ctx.probe_retval[chk.probe.index] = known
+        return known if known is not None else T.INT64
     if name == "func":
         bad = [p for p in provs if p not in _FUNC]
         if bad:
