@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pybpf.cbpf.compiler import compile_filter
@@ -84,7 +84,7 @@ def test_process_exit_status_and_no_traceback() -> None:
     assert r.returncode == 1 and "unknown link type 'FDDI'" in r.stderr
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.sampled_from(FUZZ_TOKENS), max_size=25).map("".join))
 def test_fuzz_never_crashes(expr: str) -> None:
     try:

@@ -66,7 +66,7 @@ def _check(expr: str, pkt: bytes, lt: int = names.DLT_EN10MB) -> None:
 
 
 @pytest.mark.parametrize("expr", EXPRS)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(pkt=ether_packets(), seed=st.integers(0, 2**16))
 def test_unopt_opt_ebpf_agree(expr: str, pkt: bytes, seed: int) -> None:
     prog = compile_filter(expr)
@@ -75,7 +75,7 @@ def test_unopt_opt_ebpf_agree(expr: str, pkt: bytes, seed: int) -> None:
 
 
 @pytest.mark.parametrize("expr", RAW_EXPRS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(pkt=raw_packets())
 def test_raw_link_type_agree(expr: str, pkt: bytes) -> None:
     _check(expr, pkt, names.DLT_RAW)
