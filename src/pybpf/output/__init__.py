@@ -5,8 +5,9 @@ Data first, text second. The runtime decodes kernel bytes into values
 
 Values (``values``)
     ``int`` (plain: signed 64-bit) or ``Int(v, bits=64, signed=True)``; ``bool``; ``str``
-    (decode C strings with ``decode_cstr(raw)``); ``Buffer(bytes)``;
-    ``Tuple(items, names=None)``; ``Record(((name, value), ...))``; ``Array(items)``;
+    (decode C strings with ``decode_cstr(raw)``); ``Buffer(bytes)`` or plain ``bytes``;
+    ``Tuple(items, names=None)``; ``Record(((name, value), ...))`` for records and structs
+    (shown ``{ .a = 1 }``); ``Array(items)`` (a ``list`` is accepted too);
     ``Symbolic(text, number)`` (pointers: ``format_pointer(addr)``, enum names);
     ``Duration(ns)``; ``None``. Helper results as ``str``: ``format_stack(frames, mode)``
     with ``StackFrame(addr, symbol, offset, module)`` and ``StackMode``,
