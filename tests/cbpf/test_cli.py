@@ -160,3 +160,13 @@ def test_unsupported_primitives_say_so(capsys: pytest.CaptureFixture[str]) -> No
         status, _, err = _cli(capsys, expr)
         assert status == 1
         assert err.splitlines()[0] == f"pybpf: ERROR: '{word}' is not supported by pybpf"
+
+
+def test_live_listing_reads_vlan_metadata(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _cli(capsys, "--live", "vlan", "10")
+    assert status == 0
+    assert out.splitlines()[:3] == [
+        "(000) ldb      [vlanp]",
+        "(001) jeq      #0x1             jt 2\tjf 6",
+        "(002) ldb      [vlan_tci]",
+    ]

@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-O", dest="no_optimize", action="store_true", help="do not optimise")
     parser.add_argument("-y", dest="linktype", default="EN10MB", help="EN10MB (default) or RAW")
     parser.add_argument("--snaplen", "-s", type=int, default=262144, help="snapshot length")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="compile as 'pybpf capture' does for a live interface (outer VLAN tag in metadata)",
+    )
     parser.add_argument("expr", nargs="*", help="filter expression (words are joined)")
 
 
@@ -37,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown link type '{args.linktype}' (use EN10MB or RAW)")
     expr = " ".join(args.expr)
     try:
-        prog = compile_filter(expr, lt, not args.no_optimize, args.snaplen)
+        prog = compile_filter(expr, lt, not args.no_optimize, args.snaplen, live=args.live)
     except FilterError as e:
         print(f"pybpf: ERROR: {e.message}", file=sys.stderr)
         if e.caret():
