@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import PybpfError, VerifierError
 from pybpf.runtime.events import EventKind
-from pybpf.runtime.present import present
 
 if TYPE_CHECKING:
     from pybpf.bpf.maps import Map
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
     from pybpf.bpf.ringbuf import RingBuffer
     from pybpf.codegen.spec import CompiledScript, ProgDef
     from pybpf.output.writer import Writer
+
+_ID = struct.Struct("<Q")
 
 POLL_TIMEOUT = 0.05
 """Seconds between ring-buffer polls when no wakeup comes (events are submitted quietly)."""
@@ -92,6 +93,7 @@ class Session:
         self.attached = 0
         self.links: list[Any] = []
         self._symbolizers: dict[int, Any] = {}
+        self._handlers: dict[int, tuple[Any, Any]] = {}
 
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> None:
@@ -288,25 +290,28 @@ class Session:
                     ring.poll(self._on_record, POLL_TIMEOUT)
                 except InterruptedError:
                     pass
+                self.writer.out.flush()  # one write per batch of records, not per line
             if self.child is not None and self.child.poll() is not None:
                 self.stop = True
 
     def _drain(self, discard: bool = False) -> None:
         if self.ring is not None:
             self.ring.consume((lambda rec: None) if discard else self._on_record)
+            self.writer.out.flush()
 
     def _on_record(self, rec: memoryview) -> None:
-        spec, vals = self.script.events.decode(rec)
-        names = self.script.probe_names
-        vals = [
-            present(f.type, v, names, self._stack) for f, v in zip(spec.fields, vals, strict=True)
-        ]
+        (eid,) = _ID.unpack_from(rec, 0)
+        handler = self._handlers.get(eid)
+        if handler is None:
+            handler = self._handler(eid)
+        spec, decode = handler
+        vals = decode(rec)
         kind = spec.kind
         w = self.writer
         if self._exited and kind is not EventKind.EXIT and self.ring_open:
             return  # after exit(), the rest of the queue is not processed
         if kind is EventKind.PRINTF:
-            w.printf(str(spec.info["fmt"]), vals)
+            w.printf(spec.info["parsed"], vals)
         elif kind is EventKind.EXIT:
             self.exit_code = int(vals[0]) if vals else 0
             self.stop = True
@@ -369,6 +374,20 @@ class Session:
             for n in self.script.print_order
         ]
         self.writer.print_maps(datas)
+
+    def _handler(self, eid: int) -> tuple[Any, Any]:
+        """Build (once) the decoder of event ``eid``; printf formats are parsed here."""
+        from pybpf.output import parse as parse_format
+        from pybpf.runtime.fastpath import decoder
+
+        spec = self.script.events.specs.get(eid)
+        if spec is None:
+            raise PybpfError(f"ring buffer: unknown event id {eid}")
+        if spec.kind is EventKind.PRINTF and "parsed" not in spec.info:
+            spec.info["parsed"] = parse_format(str(spec.info["fmt"]))
+        h = (spec, decoder(spec, self.script.probe_names, self._stack))
+        self._handlers[eid] = h
+        return h
 
     def _stack(self, t: Any, sid: int, pid: int) -> str:
         """Render stack ``sid`` from the stack-trace map (symbolised)."""

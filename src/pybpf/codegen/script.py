@@ -47,7 +47,7 @@ class ScriptGen:
         max_strlen: int = 1024,
         max_map_keys: int = 4096,
         unsafe: bool = False,
-        ringbuf_size: int = 1 << 22,
+        ringbuf_size: int = 1 << 24,
         resources: Any = None,
     ) -> None:
         self.program = program

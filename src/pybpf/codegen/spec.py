@@ -74,7 +74,7 @@ class CompiledScript:
     #: Probe names by probe id (``probe`` builtin values).
     probe_names: list[str] = field(default_factory=list)
     max_strlen: int = 1024
-    ringbuf_size: int = 1 << 22
+    ringbuf_size: int = 1 << 24
     #: Script map names in the order bpftrace prints them at exit.
     print_order: list[str] = field(default_factory=list)
     #: Strings referred to by id from events (strftime formats, ...).
