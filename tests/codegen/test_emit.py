@@ -103,3 +103,24 @@ def test_hist_buckets_match_the_output_layer(k: int) -> None:
 def test_lhist_buckets_match_the_output_layer() -> None:
     for v in range(-10, 120, 7):
         assert _bucket_const("lhist", v, (0, 100, 10)) == lhist_index(v, 0, 100, 10)
+
+
+def test_context_copy_elided_when_only_read_before_the_first_call() -> None:
+    em = Emitter()
+    em.mov(R6, R1)
+    em.mov(R1, R6)
+    em.call(27)
+    em.exit()
+    em.elide_ctx_copy()
+    code = em.finish()
+    assert [i.is_call for i in code.insns] == [True, False]
+
+
+def test_context_copy_kept_when_read_after_a_call() -> None:
+    em = Emitter()
+    em.mov(R6, R1)
+    em.call(5)
+    em.ldx(8, R0, R6, 16)
+    em.exit()
+    em.elide_ctx_copy()
+    assert len(em.finish().insns) == 4

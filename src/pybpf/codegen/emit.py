@@ -200,6 +200,65 @@ class Emitter:
         self._functions.extend(other._functions)
         return self
 
+    def elide_ctx_copy(self) -> None:
+        """Drop ``r6 = r1`` at the entry when the context is only read before r1 changes.
+
+        The generator keeps the context in r6 whenever a probe reads it; when every read
+        happens in straight-line code before the first call (or write to r1), reading r1
+        directly is the same and saves the copy (and ``r1 = r6`` becomes nothing).
+        """
+        items = self._items
+        first = next((i for i, it in enumerate(items) if not isinstance(it, _Place)), None)
+        if first is None:
+            return
+        entry = items[first]
+        mov_x = Class.ALU64 | AluOp.MOV | Source.X
+        if not (
+            isinstance(entry, Insn) and entry.opcode == mov_x and entry.dst == 6 and entry.src == 1
+        ):
+            return
+        uses: list[int] = []
+        boundary = len(items)
+        for i in range(first + 1, len(items)):
+            it = items[i]
+            if not isinstance(it, Insn):
+                boundary = i
+                break
+            reads6 = it.src == 6 and it.opcode != LDDW
+            if reads6 or (it.dst == 6 and not it.is_call):
+                uses.append(i)
+            if (
+                it.is_call
+                or it.is_exit
+                or ((it.dst == 1 and not it.is_mem) or (it.cls == Class.LDX and it.dst == 1))
+            ):
+                boundary = i + 1  # this instruction still sees the context in r1
+                break
+        later = any(
+            (isinstance(it, Insn | _Jump))
+            and (
+                (it if isinstance(it, Insn) else it.insn).src == 6
+                or (it if isinstance(it, Insn) else it.insn).dst == 6
+            )
+            and not (isinstance(it, Insn) and it.opcode == LDDW and it.src != 0 and it.dst != 6)
+            for it in items[boundary:]
+        )
+        # Writes to r1 before the boundary other than ``r1 = r6`` end the window too.
+        if later or any(items[i].dst == 6 for i in uses if isinstance(items[i], Insn)):  # type: ignore[union-attr]
+            return
+        for i in uses:
+            it = items[i]
+            assert isinstance(it, Insn)
+            items[i] = Insn(
+                it.opcode, it.dst, 1 if it.src == 6 else it.src, it.off, it.imm, it.span
+            )
+        out = [it for k, it in enumerate(items) if k != first]
+        self._items = [
+            it
+            for it in out
+            if not (isinstance(it, Insn) and it.opcode == mov_x and it.dst == it.src)
+        ]
+
     def function(self, label: Label) -> None:
         """Place ``label`` as the entry of a subprogram."""
         self._functions.append(label)

@@ -116,6 +116,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
                 pro.jmpi(JmpOp.JEQ, R0, 0, self.epilogue)
                 pro.stx(8, FP, SCRATCH_SLOT, R0)
         pro.join(body)
+        if self.ctx and not self.sys_filter:
+            pro.elide_ctx_copy()
         for sub in self.subprogs:
             pro.join(sub)
         return pro.finish()
