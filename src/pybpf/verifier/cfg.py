@@ -168,3 +168,76 @@ def _succs(cfg: Cfg, pc: int) -> list[int]:
 
 
 __all__ = ["Cfg", "Reject", "build", "jump_target"]
+
+
+def _use_def(insn: Insn) -> tuple[set[int], set[int]]:
+    """Registers an instruction reads and writes (conservative for calls)."""
+    op = insn.opcode
+    cls = op & 0x07
+    d, s = insn.dst, insn.src
+    if cls in (0x04, 0x07):
+        code = op & 0xF0
+        uses = {s} if op & 0x08 and code != 0xD0 else set()
+        if code != 0xB0:
+            uses.add(d)
+        return uses, {d}
+    if cls in (0x05, 0x06):
+        code = op & 0xF0
+        if code == 0x90:
+            return {0}, set()
+        if code == 0x80:
+            return {1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5}
+        if code == 0x00:
+            return set(), set()
+        return ({d, s} if op & 0x08 else {d}), set()
+    if op == 0x18:
+        return set(), {d}
+    if cls == 0x01:
+        return {s}, {d}
+    if cls == 0x02:
+        return {d}, set()
+    if op & 0xE0 == 0xC0:
+        if insn.imm == 0xF1:
+            return {d, s, 0}, {0}
+        return {d, s}, ({s} if insn.imm & 0x01 else set())
+    return {d, s}, set()
+
+
+def live_registers(cfg: Cfg) -> list[frozenset[int]]:
+    """Registers live on entry to each slot: read on some path before being written.
+
+    States are compared with dead registers forgotten, so paths that differ only in values
+    nobody reads again merge (the kernel's liveness does the same job).
+    """
+    slots = cfg.slots
+    n = len(slots)
+    succ: list[list[int]] = [[] for _ in range(n)]
+    ud: list[tuple[set[int], set[int]]] = [(set(), set())] * n
+    for pc, insn in enumerate(slots):
+        if insn is None:
+            continue
+        ud[pc] = _use_def(insn)
+        if insn.is_exit:
+            continue
+        if _is_branch(insn):
+            succ[pc].append(jump_target(pc, insn))
+            if insn.opcode & 0xF0 != 0x00:
+                succ[pc].append(pc + 1)
+        elif pc + insn.slots < n:
+            succ[pc].append(pc + insn.slots)
+    live: list[set[int]] = [set() for _ in range(n)]
+    changed = True
+    while changed:
+        changed = False
+        for pc in range(n - 1, -1, -1):
+            if slots[pc] is None:
+                continue
+            out: set[int] = set()
+            for t in succ[pc]:
+                out |= live[t]
+            uses, defs = ud[pc]
+            new = uses | (out - defs)
+            if new != live[pc]:
+                live[pc] = new
+                changed = True
+    return [frozenset(x) for x in live]

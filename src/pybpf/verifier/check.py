@@ -17,7 +17,7 @@ from pybpf.asm.insn import Insn
 from pybpf.verifier import scalar as sc
 from pybpf.verifier.alu import do_alu
 from pybpf.verifier.calls import do_call, do_exit
-from pybpf.verifier.cfg import Cfg, Reject, build, jump_target
+from pybpf.verifier.cfg import Cfg, Reject, build, jump_target, live_registers
 from pybpf.verifier.jumps import do_cond
 from pybpf.verifier.memcheck import mem_access
 from pybpf.verifier.progtypes import PROG_TYPES, ProgType
@@ -56,13 +56,15 @@ class Verdict:
 
 
 class _Node:
-    __slots__ = ("branches", "iters", "parent", "pc", "state")
+    __slots__ = ("branches", "hits", "iters", "misses", "parent", "pc", "state")
 
     def __init__(self, pc: int, state: State, parent: _Node | None) -> None:
         self.pc = pc
         self.state = state
         self.parent = parent
         self.branches = 1
+        self.hits = 0
+        self.misses = 0
         # how many times this path has come round to ``pc`` (a loop's iteration count)
         self.iters = 1
         up, steps = parent, 0
@@ -112,19 +114,22 @@ class Verifier:
         nstates = 0
         try:
             self.cfg = cfg = build(self.insns, self.allow_loops)
-            explored: dict[int, list[_Node]] = {}
+            live = live_registers(cfg)
+            explored: dict[int, dict[tuple[object, ...], list[_Node]]] = {}
             by_key: dict[int, dict[tuple[object, ...], _Node]] = {}
             work: list[tuple[int, State, _Node | None]] = [(0, self.initial_state(), None)]
             while work:
                 pc, st, node = work.pop()
                 while True:
                     if pc in cfg.prune_points:
+                        _forget_dead(st, live[pc])
                         key = st.key()
                         exact = by_key.setdefault(pc, {})
                         same = exact.get(key)
                         if same is not None and same.branches > 0:
                             raise Reject(pc, f"infinite loop detected at insn {pc}")
-                        if same is not None or self._covered(explored.get(pc, ()), st):
+                        bucket = explored.setdefault(pc, {}).setdefault(_signature(st), [])
+                        if same is not None or self._covered(bucket, st):
                             _finish(node)
                             break
                         node = _Node(pc, st.copy(), node)
@@ -136,10 +141,9 @@ class Verifier:
                             )
                         nstates += 1
                         exact[key] = node
-                        seen = explored.setdefault(pc, [])
-                        if len(seen) >= MAX_STATES_PER_INSN:
-                            seen.pop(0)
-                        seen.append(node)
+                        if len(bucket) >= MAX_STATES_PER_INSN:
+                            bucket.pop(0)
+                        bucket.append(node)
                     self.processed += 1
                     if self.processed > self.max_processed:
                         raise Reject(
@@ -172,10 +176,20 @@ class Verifier:
         """A finished state here subsumes ``st``: every path from ``st`` is already safe.
 
         States still being explored (a loop around us) do not count: pruning against them
-        would accept a loop without proving that it ends.
+        would accept a loop without proving that it ends. Finished states that keep failing
+        to match are dropped (as the kernel does), which only costs pruning, not safety.
         """
-        assert isinstance(seen, list | tuple)
-        return any(old.branches == 0 and old.state.subsumes(st) for old in seen)
+        assert isinstance(seen, list)
+        for old in list(seen):
+            if old.branches:
+                continue
+            if old.state.subsumes(st):
+                old.hits += 1
+                return True
+            old.misses += 1
+            if old.misses > old.hits * 3 + 3:
+                seen.remove(old)
+        return False
 
     def _stats(self, nstates: int) -> str:
         return (
@@ -359,6 +373,25 @@ class Verifier:
             regs[0] = fetched
         elif insn.imm & 0x01:
             regs[insn.src] = fetched
+
+
+def _signature(st: State) -> tuple[object, ...]:
+    """The constant registers of the current frame: a state can only be subsumed by one
+    with the same constants there, so states are compared within these buckets only (a
+    more general state with a non-constant register is missed: less pruning, still safe)."""
+    return tuple(
+        (i, r.var.value)
+        for i, r in enumerate(st.cur.regs)
+        if r.kind is Kind.SCALAR and r.var.is_const
+    )
+
+
+def _forget_dead(st: State, live: frozenset[int]) -> None:
+    """Dead registers of the current frame become NOT_INIT (no path reads them again)."""
+    regs = st.cur.regs
+    for i in range(10):
+        if i not in live and regs[i] is not NOT_INIT:
+            regs[i] = NOT_INIT
 
 
 def _finish(node: _Node | None) -> None:
