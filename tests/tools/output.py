@@ -24,6 +24,7 @@ def histograms(out: str) -> dict[str, dict[str, int]]:
     current: dict[str, int] | None = None
     key: list[str] | None = None  # a key printed over several lines (a stack)
     for line in out.splitlines():
+        line = line.rstrip()  # bpftrace 0.17 ends "@map: " with a space
         if key is not None:
             key.append(line.strip())
             if line.endswith("]:"):
