@@ -323,7 +323,10 @@ class LibrarySession(Session):
         self.ring_open = False
         self._run_special("END")
         self._drain()
+        self.writer.end()
+        self._print_maps()
         self._report_lost()
+        self.writer.out.flush()
 
     @property
     def exited(self) -> bool:
@@ -344,13 +347,20 @@ class Tracer:
         unsafe: bool = False,
         on_event: Callable[[Event], None] | None = None,
         filename: str = "stdin",
+        writer: Writer | None = None,
     ) -> None:
-        """Compile nothing yet: :meth:`start` (or ``with``) does the work."""
+        """Compile nothing yet: :meth:`start` (or ``with``) does the work.
+
+        With ``writer`` (e.g. ``make_writer("text")``), output goes there as pybpftrace
+        prints it (exit-time maps included) instead of becoming events; :class:`Exit` is
+        still queued.
+        """
         self.script_text = script
         self.params = [str(p) for p in params]
         self.unsafe = unsafe
         self.on_event = on_event
         self.filename = filename
+        self.writer = writer
         self.session: LibrarySession | None = None
         self.exit_code: int | None = None
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -372,7 +382,8 @@ class Tracer:
         from pybpf.cli.pybpftrace import compile_script
 
         compiled = compile_script(self.script_text, self.filename, self.params, self.unsafe)
-        s = LibrarySession(compiled, EventWriter(self._emit), Options(quiet_attach=True))
+        w = self.writer if self.writer is not None else EventWriter(self._emit)
+        s = LibrarySession(compiled, w, Options(quiet_attach=True))
         self.session = s
         try:
             s.begin()
@@ -518,6 +529,30 @@ class Tracer:
                     if getattr(one, "is_bpf_link", False) and not one.closed:
                         out["link"].append(one.id)
         return out
+
+    def lost_events(self) -> int:
+        """Events the ring buffer has dropped so far (0 once closed)."""
+        import struct
+
+        s = self.session
+        with self._lock:
+            if s is None or self._closed or "globals" not in s.maps:
+                return 0
+            raw = s.maps["globals"].lookup(b"\0" * 4)
+        return struct.unpack_from("<Q", raw, 8)[0] if isinstance(raw, bytes) else 0
+
+    def program_stats(self) -> list[tuple[str, int, int]]:
+        """``(probe, run_time_ns, run_count)`` per probe program, from the kernel's prog info
+        (the counts grow only while BPF run-time statistics are on)."""
+        s = self.session
+        with self._lock:
+            if s is None or self._closed:
+                return []
+            out = []
+            for d, p in s.progs:
+                info = p.info()
+                out.append((d.label, info.run_time_ns, info.run_cnt))
+            return out
 
 
 def run_for(script: str, seconds: float, **kwargs: Any) -> dict[str, dict[Any, Any]]:
