@@ -305,6 +305,14 @@ class LibrarySession(Session):
         # SIGINT/SIGTERM away from its host program.
         return {}
 
+    def _handler(self, eid: int) -> tuple[Any, Any]:
+        h = super()._handler(eid)
+        if isinstance(self.writer, EventWriter):
+            # Session's printf fast path formats to text and loses the format and arguments
+            # that Printf events carry; send every printf through Writer.printf instead.
+            h[0].info["pyfmt"] = None
+        return h
+
     def begin(self) -> None:
         """Load, attach the event probes, run BEGIN, attach the timers (caller's thread)."""
         self.load()
