@@ -3,9 +3,10 @@
 
 A record is reserved with ``bpf_ringbuf_reserve`` (fixed size per event id), its u64 id and
 arguments are written in place (no copy through the stack), and it is submitted without
-waking the reader unless the buffer is more than half full: the reader polls with a short
-timeout, so wake-ups (which cost microseconds each) are rare. ``exit`` always wakes.
-A failed reservation (buffer full) increments the lost-event counter in the globals map.
+waking the reader, except for the one record that takes the backlog past half the buffer:
+the reader polls with a short timeout, so wake-ups (which cost microseconds each in the
+producer) are rare. ``exit`` always wakes. A failed reservation (buffer full) increments the
+lost-event counter in the globals map, which user space reports.
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ class EventGen:
         self.em.mov(R1, r)
         self.em.movi(R2, RB_FORCE_WAKEUP if wake else RB_NO_WAKEUP)
         if not wake:
-            # Wake the reader only when the buffer is past half full.
             self.frame.before_call()
             self.em.ld_map(R1, self.script.ringbuf_name())
             self.em.movi(R2, RB_AVAIL_DATA)
@@ -87,7 +87,11 @@ class EventGen:
             self.em.mov(R1, self.frame.reg_of(rec, R1))
             self.em.movi(R2, RB_NO_WAKEUP)
             quiet = self.em.label("rb_quiet")
-            self.em.jmpi(JmpOp.JLT, R0, self.script.ringbuf_size // 2, quiet)
+            # Wake only the record that carries the backlog across the watermark: a reader
+            # that is asleep is woken once; a reader that is awake but behind is not
+            # interrupted again per record (each wakeup costs microseconds in the producer).
+            self.em.alui(AluOp.SUB, R0, self.script.ringbuf_size // 2)
+            self.em.jmpi(JmpOp.JGE, R0, 2 * rec_size, quiet)
             self.em.movi(R2, RB_FORCE_WAKEUP)
             self.em.place(quiet)
         self.frame.call(Helper.RINGBUF_SUBMIT)
