@@ -7,6 +7,8 @@ Fills :class:`~pybpf.lang.ast.AttachPoint` fields (``provider``, ``target``, ``f
 
 from __future__ import annotations
 
+import difflib
+
 from pybpf.lang import ast
 from pybpf.lang.lexer import parse_int_literal
 from pybpf.passes.context import PassContext
@@ -89,7 +91,9 @@ class _Checker:
         spelled, args = parts[0], parts[1:]
         prov = ALIASES.get(spelled, spelled)
         if prov not in PROVIDERS:
-            self.error(ap, f"Invalid probe type: {spelled}")
+            close = difflib.get_close_matches(spelled, sorted(PROVIDERS | set(ALIASES)), 1)
+            hints = [f"Did you mean '{close[0]}'?"] if close else []
+            self.ctx.diags.error(f"Invalid probe type: {spelled}", ap.span, *hints)
             return
         ap.provider = prov
         getattr(self, "p_" + prov.replace("-", "_"), self.p_other)(ap, spelled, args)
