@@ -16,8 +16,8 @@ import os
 import re
 from collections.abc import Iterator
 
-from pybpf.passes.attachpoints import ALIASES, HARDWARE, SOFTWARE, split_raw
 from pybpf.passes.context import Catalog, SystemCatalog
+from pybpf.passes.probetypes import ALIASES, HARDWARE, SOFTWARE, split_raw
 
 _LISTABLE = ("tracepoint", "rawtracepoint", "software", "hardware", "kprobe", "iter")
 
