@@ -3,10 +3,11 @@
 
 A record is reserved with ``bpf_ringbuf_reserve`` (fixed size per event id), its u64 id and
 arguments are written in place (no copy through the stack), and it is submitted without
-waking the reader, except for the one record that takes the backlog past half the buffer:
-the reader polls with a short timeout, so wake-ups (which cost microseconds each in the
-producer) are rare. ``exit`` always wakes. A failed reservation (buffer full) increments the
-lost-event counter in the globals map, which user space reports.
+waking the reader while the buffer is less than half full: the reader polls with a short
+timeout, so wake-ups (which cost microseconds each in the producer) are rare. Past half
+full every record wakes the reader, which throttles the traced code to the reader's pace
+rather than losing events. ``exit`` always wakes. A failed reservation (buffer full)
+increments the lost-event counter in the globals map, which user space reports.
 """
 
 from __future__ import annotations
@@ -87,11 +88,11 @@ class EventGen:
             self.em.mov(R1, self.frame.reg_of(rec, R1))
             self.em.movi(R2, RB_NO_WAKEUP)
             quiet = self.em.label("rb_quiet")
-            # Wake only the record that carries the backlog across the watermark: a reader
-            # that is asleep is woken once; a reader that is awake but behind is not
-            # interrupted again per record (each wakeup costs microseconds in the producer).
-            self.em.alui(AluOp.SUB, R0, self.script.ringbuf_size // 2)
-            self.em.jmpi(JmpOp.JGE, R0, 2 * rec_size, quiet)
+            # Past the watermark every record wakes the reader. A wakeup costs microseconds
+            # in the producer, which is the point: when user space falls behind, the traced
+            # code is slowed to its pace instead of events being dropped (bpftrace's perf
+            # buffers wake on every event, always).
+            self.em.jmpi(JmpOp.JLT, R0, self.script.ringbuf_size // 2, quiet)
             self.em.movi(R2, RB_FORCE_WAKEUP)
             self.em.place(quiet)
         self.frame.call(Helper.RINGBUF_SUBMIT)
