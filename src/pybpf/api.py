@@ -372,12 +372,15 @@ class Tracer:
         on_event: Callable[[Event], None] | None = None,
         filename: str = "stdin",
         writer: Writer | None = None,
+        max_queue: int = 100_000,
     ) -> None:
         """Compile nothing yet: :meth:`start` (or ``with``) does the work.
 
         With ``writer`` (e.g. ``make_writer("text")``), output goes there as pybpftrace
         prints it (exit-time maps included) instead of becoming events; :class:`Exit` is
-        still queued.
+        still queued. At most ``max_queue`` events wait in the queue of :meth:`events`;
+        beyond that they are dropped (counted in :attr:`dropped`) rather than blocking the
+        run loop, which would make the kernel drop events instead.
         """
         self.script_text = script
         self.params = [str(p) for p in params]
@@ -387,7 +390,9 @@ class Tracer:
         self.writer = writer
         self.session: LibrarySession | None = None
         self.exit_code: int | None = None
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue: queue.Queue[Any] = queue.Queue(max_queue)
+        self.dropped = 0
+        """Events dropped because nobody read :meth:`events` and the queue was full."""
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()  # map reads vs closing the maps
         self._final: dict[str, dict[Any, Any]] | None = None
@@ -433,8 +438,16 @@ class Tracer:
                 self._closed = True
                 s.stack.close()
             self.exit_code = s.exit_code if s.exited else 0
-            self._emit(Exit(self.exit_code))
-            self._queue.put(_DONE)
+            ev = Exit(self.exit_code)
+            try:
+                if self.on_event is not None:
+                    self.on_event(ev)
+            except BaseException as e:
+                self._error = self._error or e
+            finally:
+                # Iterators must always see the end, whatever happened above.
+                self._put_last(ev)
+                self._put_last(_DONE)
 
     def stop(self) -> int:
         """Stop the probes, run END, close every kernel object; returns the exit code.
@@ -493,7 +506,23 @@ class Tracer:
     def _emit(self, ev: Event) -> None:
         if self.on_event is not None:
             self.on_event(ev)
-        self._queue.put(ev)
+        try:
+            self._queue.put_nowait(ev)
+        except queue.Full:
+            self.dropped += 1
+
+    def _put_last(self, item: object) -> None:
+        """Queue ``item`` even when full (the oldest event makes room for it)."""
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Events as they come; ends after :class:`Exit`, or when ``timeout`` seconds pass
@@ -504,7 +533,7 @@ class Tracer:
             except queue.Empty:
                 return
             if item is _DONE:
-                self._queue.put(_DONE)  # later iterators end too
+                self._put_last(_DONE)  # later iterators end too
                 return
             yield item
 
