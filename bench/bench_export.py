@@ -121,7 +121,9 @@ def main() -> int:
                 t_start = time.monotonic()
                 fetch(port)
                 time.sleep(max(0.0, 1.0 - (time.monotonic() - t_start)))
-            busy = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0)
+            used, wall = cpu_seconds(proc.pid) - c0, time.monotonic() - w0
+            busy = used / wall
+            per_scrape = (used - idle * wall) / args.seconds
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
@@ -132,6 +134,7 @@ def main() -> int:
     print(f"| render only, MapCollector on 10k synthetic entries (ms) | {ms(render)} |")
     print(f"\nexporter CPU, not scraped: {idle * 100:.2f}% of one CPU over {args.seconds} s")
     print(f"exporter CPU, scraped every 1 s: {busy * 100:.2f}% of one CPU over {args.seconds} s")
+    print(f"exporter CPU time per scrape: {per_scrape * 1000:.0f} ms")
     return 0
 
 
