@@ -265,6 +265,7 @@ class Session:
         for prog in self.special[which]:
             prog.test_run(ctx_in=b"\0" * 8, repeat=0)
             if which == "BEGIN":
+                prog.close()  # it has run; like bpftrace, do not keep it loaded
                 self._drain()
 
     def _install_signals(self) -> dict[int, Any]:
