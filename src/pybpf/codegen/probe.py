@@ -245,7 +245,9 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
             return self.ntop(c, t)
         if name in ("kaddr", "cgroupid") or name in AGG_FUNCS:
             raise CodegenError(f"{name}() is not supported here", c.span)
-        if name in ("ksym", "usym", "strerror", "uptr", "kptr"):
+        if name == "usym":
+            raise CodegenError("usym() is not supported yet", c.span)
+        if name in ("ksym", "strerror", "uptr", "kptr"):
             v = self.int_value(c.args[0])
             v.type = t
             return v
