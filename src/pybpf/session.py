@@ -98,6 +98,9 @@ class Session:
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> None:
         """Create every map and load every program."""
+        from pybpf.runtime import present as present_mod
+
+        present_mod.STRINGS[:] = self.script.strings
         from pybpf.bpf.maps import Map, MapSpec
         from pybpf.bpf.ringbuf import RingBuffer
         from pybpf.bpf.syscall import MapType

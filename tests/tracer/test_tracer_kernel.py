@@ -201,3 +201,11 @@ def test_system_runs_with_unsafe() -> None:
     r = run_tracer('BEGIN { system("echo from-system"); exit(); }', "--unsafe")
     assert r.returncode == 0, r.stderr
     assert "from-system" in r.stdout.splitlines()
+
+
+def test_strftime_renders_local_time() -> None:
+    import time
+
+    r = run_tracer('BEGIN { printf("%s\\n", strftime("%Y-%m-%d", nsecs)); exit(); }')
+    assert r.returncode == 0, r.stderr
+    assert time.strftime("%Y-%m-%d") in r.stdout.splitlines()
