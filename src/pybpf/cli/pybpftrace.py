@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-warnings", action="store_true")
     p.add_argument("-V", "--version", action="store_true")
     p.add_argument("-l", dest="list", nargs="?", const="*", metavar="PATTERN")
+    p.add_argument("--fmt", action="store_true", help="print the script's canonical source")
+    p.add_argument(
+        "--export",
+        metavar="prometheus=HOST:PORT",
+        help="keep running and serve the maps at http://HOST:PORT/metrics",
+    )
     p.add_argument("--verify-llvm-ir", action="store_true", help=argparse.SUPPRESS)
     return p
 
@@ -56,13 +62,15 @@ def _source(args: argparse.Namespace) -> tuple[str, str]:
         return args.expr, "stdin"
     if args.file is None:
         raise _Usage("no program given (use -e PROGRAM or a script file)")
-    if args.file == "-":
-        return sys.stdin.read(), "stdin"
     try:
+        if args.file == "-":
+            return sys.stdin.read(), "stdin"
         with open(args.file) as f:
             return f.read(), args.file
     except OSError as e:
         raise _Usage(f"cannot read {args.file}: {e.strerror}") from None
+    except UnicodeDecodeError as e:  # a binary file given as the script: one line, no traceback
+        raise _Usage(f"cannot read {args.file}: not UTF-8 text (byte {e.start})") from None
 
 
 class _Usage(Exception):
@@ -140,9 +148,34 @@ def run(args: argparse.Namespace) -> int:
             f"System\n  OS: {os.uname().sysname} {os.uname().release}\n  Arch: {os.uname().machine}"
         )
         return 0
-    if args.list is not None:
-        return _list(args.list if args.file is None else args.file)
+    if args.list == "v":  # bpftrace's -lv is -l -v; argparse reads it as the pattern "v"
+        args.list, args.v = "*", True
+    if args.list is not None and args.expr is None:
+        return _list(args.list if args.file is None else args.file, args.v)
     text, filename = _source(args)
+    if args.export:
+        from pybpf.export.serve import cli_export
+
+        return cli_export(args.export, text, filename, args.params, args.unsafe)
+    if args.list is not None:  # -l -e PROG: the probes the script would attach
+        from pybpf.lang.listing import script_probes
+
+        names, res = script_probes(text, filename, args.params)
+        if res.diags.has_errors():
+            raise ScriptError(res.render())
+        print("\n".join(names))
+        return 0
+    if args.fmt:
+        from pybpf.lang.parser import parse
+        from pybpf.lang.printer import format_program
+
+        parsed = parse(text, filename)
+        if parsed.diags.has_errors():
+            from pybpf.diag import render_all
+
+            raise ScriptError(render_all(parsed.diags.items, parsed.source))
+        sys.stdout.write(format_program(parsed.program))
+        return 0
     if args.debug and "ast" in args.debug:
         program, _diags, _src, _res = _frontend(text, filename, args.params)
         from pybpf.lang.dump import dump_ast
@@ -180,15 +213,15 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
 
 
-def _list(pattern: str) -> int:
-    """``-l [PATTERN]``: the front end's probe listing, else tracepoints from tracefs."""
+def _list(pattern: str, verbose: bool = False) -> int:
+    """``-l [PATTERN]`` (``-lv``: with argument types): the front end's probe listing."""
     list_probes: Any = None
     try:
         from pybpf.lang.listing import list_probes
     except ImportError:
         pass
     if list_probes is not None:
-        for name in list_probes(pattern):
+        for name in list_probes(pattern, verbose):
             print(name)
         return 0
     import fnmatch
