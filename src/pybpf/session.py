@@ -24,8 +24,8 @@ from pybpf.errors import PybpfError, VerifierError
 from pybpf.runtime.events import EventKind
 
 if TYPE_CHECKING:
-    from pybpf.bpf.maps import Map
-    from pybpf.bpf.prog import Program
+    from pybpf.bpf.maps import Map, MapSpec
+    from pybpf.bpf.prog import Program, ProgSpec
     from pybpf.bpf.ringbuf import RingBuffer
     from pybpf.codegen.spec import CompiledScript, ProgDef
     from pybpf.output.writer import Writer
@@ -76,6 +76,9 @@ class ProgramLoadError(PybpfError):
 class Session:
     """Runs one compiled script (use as a context manager, or call :meth:`run`)."""
 
+    #: Who checks the programs, for messages ("the kernel verifier rejected ...").
+    verifier_name = "the kernel verifier"
+
     def __init__(
         self, script: CompiledScript, writer: Writer, options: Options | None = None
     ) -> None:
@@ -101,8 +104,7 @@ class Session:
         from pybpf.runtime import present as present_mod
 
         present_mod.STRINGS[:] = self.script.strings
-        from pybpf.bpf.maps import Map, MapSpec
-        from pybpf.bpf.ringbuf import RingBuffer
+        from pybpf.bpf.maps import MapSpec
         from pybpf.bpf.syscall import MapType
 
         for key, d in self.script.maps.items():
@@ -110,7 +112,7 @@ class Session:
                 MapType[_MAP_TYPES[d.kind]], d.key_size, d.value_size, d.max_entries, name=d.name
             )
             try:
-                m = Map.create(spec)
+                m = self._create_map(spec)
             except PybpfError as e:
                 label = d.script_name or d.name
                 raise e.with_context(f"create map {label}") from None
@@ -121,7 +123,7 @@ class Session:
         if "globals" in self.maps:
             self.maps["globals"].update(b"\0" * 4, struct.pack("<QQ", time.monotonic_ns(), 0))
         if "ringbuf" in self.maps:
-            self.ring = RingBuffer(self.maps["ringbuf"])
+            self.ring = self._ring_buffer(self.maps["ringbuf"])
             self.stack.callback(self.ring.close)
         for p in self.script.progs:
             prog = self._load_prog(p)
@@ -130,9 +132,25 @@ class Session:
             else:
                 self.progs.append((p, prog))
 
+    # Where kernel objects come from; a VM session (pybpf.runtime.vmsession) overrides these.
+    def _create_map(self, spec: MapSpec) -> Map:
+        from pybpf.bpf.maps import Map
+
+        return Map.create(spec)
+
+    def _ring_buffer(self, m: Map) -> RingBuffer:
+        from pybpf.bpf.ringbuf import RingBuffer
+
+        return RingBuffer(m)
+
+    def _load_program(self, spec: ProgSpec) -> Program:
+        from pybpf.bpf.prog import Program
+
+        return Program.load(spec, stats=self.opts.verbose)
+
     def _load_prog(self, p: ProgDef) -> Program:
         from pybpf.asm.insn import Insn
-        from pybpf.bpf.prog import Program, ProgSpec
+        from pybpf.bpf.prog import ProgSpec
         from pybpf.bpf.syscall import ProgType
 
         insns = list(p.code.insns)
@@ -154,9 +172,9 @@ class Session:
             **extra,
         )
         try:
-            prog = Program.load(spec, stats=self.opts.verbose)
+            prog = self._load_program(spec)
         except VerifierError as e:
-            msg = f"the kernel verifier rejected {p.label}: {_verdict(e.log) or e.last_line}"
+            msg = f"{self.verifier_name} rejected {p.label}: {_verdict(e.log) or e.last_line}"
             raise ProgramLoadError(msg, _failing_span(e.log, insns), e.log) from None
         finally:
             if btf_fd is not None:

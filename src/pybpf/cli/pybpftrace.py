@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-l", dest="list", nargs="?", const="*", metavar="PATTERN")
     p.add_argument("--fmt", action="store_true", help="print the script's canonical source")
     p.add_argument(
+        "--vm", action="store_true", help="run in pybpf's userspace VM (begin/end/interval only)"
+    )
+    p.add_argument(
         "--export",
         metavar="prometheus=HOST:PORT",
         help="keep running and serve the maps at http://HOST:PORT/metrics",
@@ -202,7 +205,12 @@ def run(args: argparse.Namespace) -> int:
         notify=NOTIFY_ENV if os.environ.get(NOTIFY_ENV) else None,
         quiet_attach=args.q or args.format == "json",
     )
-    session = Session(script, writer, opts)
+    if args.vm:
+        from pybpf.runtime.vmsession import VMSession
+
+        session: Session = VMSession(script, writer, opts)
+    else:
+        session = Session(script, writer, opts)
     if args.dry_run:
         with session.stack:
             session.load()
