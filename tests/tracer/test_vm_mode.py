@@ -11,10 +11,7 @@ import pytest
 from tests.tracer.test_programs import DATA, PROGRAMS, _params, _run
 
 #: Programs the VM cannot run yet, with the reason.
-VM_XFAIL = {
-    name: "pybpf's verifier and VM do not support bpf_for_each_map_elem callbacks yet"
-    for name in ("for_map_single", "for_map_sum", "len_map")
-}
+VM_XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", _params(PROGRAMS, VM_XFAIL))

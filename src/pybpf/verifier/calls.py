@@ -28,7 +28,9 @@ MAX_FRAMES = 8
 _CHANGES_PKT = frozenset({9, 10, 11, 39, 43, 44, 50, 53, 65, 67})
 _MAP_HELPERS = {1, 2, 3}
 _RINGBUF_MAP_HELPERS = {130, 131, 134}
-_MEM_KINDS = (Kind.STACK, Kind.MAP_VALUE, Kind.MEM, Kind.PACKET, Kind.PACKET_META)
+_MEM_KINDS = (Kind.STACK, Kind.MAP_VALUE, Kind.MEM, Kind.PACKET, Kind.PACKET_META, Kind.MAP_KEY)
+_CALLBACK_HELPERS = {164, 181}
+_FOREACH_MAPS = {1, 2, 5, 6, 9, 10}  # hash, array and their per-CPU / LRU forms
 
 
 def do_call(v: Verifier, pc: int, insn: Insn, st: State) -> list[tuple[int, State]]:
@@ -37,6 +39,8 @@ def do_call(v: Verifier, pc: int, insn: Insn, st: State) -> list[tuple[int, Stat
         return _local_call(v, pc, insn, st)
     if insn.src == 2:
         raise Reject(pc, "kernel function calls are not supported")
+    if insn.imm in _CALLBACK_HELPERS and insn.imm in v.pt.helpers:
+        return _callback_call(v, pc, insn.imm, st)
     _helper_call(v, pc, insn.imm, st)
     return [(pc + 1, st)]
 
@@ -55,6 +59,53 @@ def _local_call(v: Verifier, pc: int, insn: Insn, st: State) -> list[tuple[int, 
     return [(target, st)]
 
 
+def _callback_call(v: Verifier, pc: int, hid: int, st: State) -> list[tuple[int, State]]:
+    """``bpf_for_each_map_elem`` / ``bpf_loop``: check the arguments, then walk into the
+    callback as a function of its own (its exit checks r0 and returns to ``pc + 1``)."""
+    regs = st.cur.regs
+    for regno in range(1, 5):
+        if regs[regno].kind is Kind.NOT_INIT:
+            raise Reject(pc, f"R{regno} !read_ok")
+    name = "bpf_for_each_map_elem" if hid == 164 else "bpf_loop"
+    fn, ctx = regs[2], regs[3]
+    if fn.kind is not Kind.FUNC:
+        raise Reject(pc, f"R2 type={fn.describe()} expected=func")
+    if ctx.kind is not Kind.STACK and not (
+        ctx.kind is Kind.SCALAR and ctx.var.is_const and ctx.var.value == 0
+    ):
+        raise Reject(pc, f"R3 type={ctx.describe()} expected=fp")
+    if regs[4].kind is not Kind.SCALAR:
+        raise Reject(pc, f"R4 type={regs[4].describe()} expected=scalar")
+    assert v.cfg is not None
+    target = fn.off
+    if target == 0 or target not in v.cfg.funcs:
+        raise Reject(pc, f"callback at insn {target} is not the start of a function")
+    if len(st.frames) >= MAX_FRAMES:
+        raise Reject(pc, f"the call stack of {len(st.frames) + 1} frames is too deep !")
+    new = [NOT_INIT] * 11
+    if hid == 164:
+        mp_reg = regs[1]
+        if mp_reg.kind is not Kind.MAP_PTR:
+            raise Reject(pc, f"R1 type={mp_reg.describe()} expected=map_ptr")
+        mp = mp_reg.map
+        assert mp is not None
+        if mp.map_type not in _FOREACH_MAPS:
+            raise Reject(pc, f"cannot pass map_type {mp.map_type} into func {name}#{hid}")
+        new[1] = mp_reg
+        new[2] = Reg(Kind.MAP_KEY, size=mp.key_size)
+        new[3] = Reg(Kind.MAP_VALUE, map=mp)
+        new[4] = ctx
+    else:
+        if regs[1].kind is not Kind.SCALAR:
+            raise Reject(pc, f"R1 type={regs[1].describe()} expected=scalar")
+        new[1] = scalar(sc.bounded(0, 0xFFFF_FFFF))
+        new[2] = ctx
+    new[10] = Reg(Kind.STACK, frame=len(st.frames))
+    v.call_edges.add((st.cur.entry, target))
+    st.frames.append(Frame(new, ret_pc=pc + 1, entry=target, callback=hid))
+    return [(target, st)]
+
+
 def do_exit(v: Verifier, pc: int, st: State) -> list[tuple[int, State]]:
     """``exit``: the program ends, or a callee returns to its caller."""
     r0 = st.cur.regs[0]
@@ -67,6 +118,16 @@ def do_exit(v: Verifier, pc: int, st: State) -> list[tuple[int, State]]:
         return []
     if r0.kind is Kind.STACK and r0.frame == len(st.frames) - 1:
         raise Reject(pc, "cannot return stack pointer to the caller")
+    if st.cur.callback:
+        if r0.kind is not Kind.SCALAR:
+            raise Reject(pc, f"At callback return the register R0 is {r0.describe()}")
+        if r0.var.smin < 0 or r0.var.umax > 1:
+            raise Reject(
+                pc,
+                f"At callback return the register R0 has smin={r0.var.smin} "
+                f"smax={r0.var.smax} should have been in [0, 1]",
+            )
+        r0 = scalar(sc.UNKNOWN)  # the helper returns a count
     callee = st.frames.pop()
     regs = st.cur.regs
     regs[0] = r0
@@ -215,6 +276,8 @@ def _size_arg(
 def _mem_arg(v: Verifier, pc: int, st: State, regno: int, r: Reg, size: int, write: bool) -> None:
     if r.kind not in _MEM_KINDS:
         raise Reject(pc, f"R{regno} type={r.describe()} expected=fp, pkt, pkt_meta, map_value, mem")
+    if write and r.kind is Kind.MAP_KEY:
+        raise Reject(pc, f"write to change key R{regno} not allowed")
     if r.kind is Kind.STACK:
         check_stack_init(pc, st, regno, r, size, write, v.pt.uninit_stack)
         f = st.frames[r.frame]

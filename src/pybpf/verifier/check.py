@@ -265,7 +265,9 @@ class Verifier:
             regs[insn.dst] = scalar(sc.const(insn.imm))
             return
         if insn.src == 4:
-            regs[insn.dst] = Reg(Kind.FUNC)
+            # off holds the target slot, so a callback argument knows what it calls
+            lo = insn.imm & 0xFFFF_FFFF
+            regs[insn.dst] = Reg(Kind.FUNC, off=pc + 1 + (lo - (1 << 32) if lo >> 31 else lo))
             return
         fd = insn.imm & 0xFFFF_FFFF
         info = self.maps.get(fd)

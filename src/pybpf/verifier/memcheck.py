@@ -154,6 +154,12 @@ def check_region(pc: int, regno: int, r: Reg, off: int, size: int) -> None:
                 pc,
                 f"invalid access to map value, value_size={r.map.value_size} off={r.off + off + lo} size={size}",
             )
+    elif r.kind is Kind.MAP_KEY:
+        if start < 0 or end > r.size:
+            raise Reject(
+                pc,
+                f"invalid access to map key, key_size={r.size} off={r.off + off + lo} size={size}",
+            )
     elif r.kind is Kind.MEM:
         if start < 0 or end > r.size:
             raise Reject(
@@ -203,7 +209,9 @@ def mem_access(
         return check_stack_read(pc, st, regno, r, off, size, pt.uninit_stack)
     if k is Kind.CTX:
         return check_ctx(pc, pt, regno, r, off, size, write)
-    if k in (Kind.MAP_VALUE, Kind.MEM, Kind.PACKET, Kind.PACKET_META):
+    if k in (Kind.MAP_VALUE, Kind.MEM, Kind.PACKET, Kind.PACKET_META, Kind.MAP_KEY):
+        if write and k is Kind.MAP_KEY:
+            raise Reject(pc, f"write to change key R{regno} not allowed")
         if write and k in (Kind.PACKET, Kind.PACKET_META) and not pt.packet_write:
             raise Reject(pc, "cannot write into packet")
         if write and value is not None and value.is_ptr and k is not Kind.MAP_VALUE:

@@ -13,6 +13,7 @@ from pybpf.verifier.state import Kind
 
 _BASE = frozenset({1, 2, 3, 5, 6, 7, 8, 12, 14, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134})
 _TRACING = _BASE | {4, 14, 15, 16, 45}
+_CALLBACKS = frozenset({164, 181})  # bpf_for_each_map_elem, bpf_loop: every type has them
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,17 @@ _XDP = (
 )
 
 PROG_TYPES: dict[str, ProgType] = {
-    "socket_filter": ProgType("socket_filter", 1, _skb(False), helpers=_BASE | {26}),
-    "kprobe": ProgType("kprobe", 2, any_read=168, helpers=_TRACING),
-    "sched_cls": ProgType("sched_cls", 3, _skb(True), helpers=_BASE | {26, 9}, packet_write=True),
-    "tracepoint": ProgType("tracepoint", 5, any_read=2048, helpers=_TRACING),
-    "xdp": ProgType("xdp", 6, _XDP, helpers=_BASE | {44, 65}, packet_write=True),
-    "perf_event": ProgType("perf_event", 7, any_read=184, helpers=_TRACING),
-    "raw_tracepoint": ProgType("raw_tracepoint", 17, any_read=96, helpers=_TRACING),
+    "socket_filter": ProgType("socket_filter", 1, _skb(False), helpers=_BASE | {26} | _CALLBACKS),
+    "kprobe": ProgType("kprobe", 2, any_read=168, helpers=_TRACING | _CALLBACKS),
+    "sched_cls": ProgType(
+        "sched_cls", 3, _skb(True), helpers=_BASE | {26, 9} | _CALLBACKS, packet_write=True
+    ),
+    "tracepoint": ProgType("tracepoint", 5, any_read=2048, helpers=_TRACING | _CALLBACKS),
+    "xdp": ProgType("xdp", 6, _XDP, helpers=_BASE | {44, 65} | _CALLBACKS, packet_write=True),
+    "perf_event": ProgType("perf_event", 7, any_read=184, helpers=_TRACING | _CALLBACKS),
+    "raw_tracepoint": ProgType("raw_tracepoint", 17, any_read=96, helpers=_TRACING | _CALLBACKS),
     # the conformance suite's model: r1 is a buffer of known size, r2 its length
-    "conformance": ProgType("conformance", 0, helpers=_TRACING),
+    "conformance": ProgType("conformance", 0, helpers=_TRACING | _CALLBACKS),
 }
 """Program types by the names ``pybpf verify --type`` accepts."""
 

@@ -25,6 +25,7 @@ class Kind(Enum):
     MEM = "mem"
     MEM_OR_NULL = "ringbuf_mem_or_null"
     FUNC = "func"
+    MAP_KEY = "map_key"
 
 
 NULLABLE = {Kind.MAP_VALUE_OR_NULL: Kind.MAP_VALUE, Kind.MEM_OR_NULL: Kind.MEM}
@@ -109,10 +110,19 @@ class Frame:
     spills: dict[int, Reg] = field(default_factory=dict)  # slot start (0..504) -> reg
     ret_pc: int = -1
     entry: int = 0
+    callback: int = 0
+    """The helper that called this frame as a callback (0 for a plain call)."""
 
     def copy(self) -> Frame:
         """An independent copy."""
-        return Frame(list(self.regs), list(self.stack), dict(self.spills), self.ret_pc, self.entry)
+        return Frame(
+            list(self.regs),
+            list(self.stack),
+            dict(self.spills),
+            self.ret_pc,
+            self.entry,
+            self.callback,
+        )
 
     def subsumes(self, o: Frame) -> bool:
         """Pruning check for one frame (identical parts are compared at C speed first)."""

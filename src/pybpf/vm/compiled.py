@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pybpf.vm.callbacks import CALLBACK_HELPERS
 from pybpf.vm.errors import LimitExceeded, MemoryFault, VMError
 from pybpf.vm.helpers import TailCall
 from pybpf.vm.machine import FUNC_TAG, MAX_FRAMES
@@ -378,6 +379,11 @@ class _Translator:
             g.emit(ind, "n = m.count", pc)
         elif src == 2:
             g.emit(ind, f"raise VMError('kfunc calls are not supported in the VM', {pc})", pc)
+        elif imm in CALLBACK_HELPERS:
+            # the callback's instructions are charged to m.count as they run
+            g.emit(ind, "m.count = n", pc)
+            g.emit(ind, f"r0 = CB({pc}, {imm}, r1, r2, r3, r4, depth)", pc)
+            g.emit(ind, "n = m.count", pc)
         elif imm not in self.prog.machine.helpers:
             g.emit(ind, f"raise VMError('invalid func unknown#{imm}', {pc})", pc)
         else:
@@ -537,6 +543,24 @@ def _namespace(prog: Program) -> dict[str, Any]:
         return (r0, *regs[1:6])
 
     ns["CALLX"] = callx
+
+    def cb(pc: int, hid: int, r1: int, r2: int, r3: int, r4: int, depth: int) -> int:
+        if depth + 1 >= MAX_FRAMES:
+            raise VMError(f"call stack too deep ({MAX_FRAMES} frames)", pc)
+
+        def invoke(entry: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int:
+            f = ns["FUNCS"].get(entry)
+            if f is None:
+                raise VMError(f"callback {entry} is not a function entry", pc)
+            r0: int = f(0, a1, a2, a3, a4, a5, 0, 0, 0, 0, depth + 1)[0]
+            if m.count > m.insn_limit:
+                # straight-line code is not checked; repeated callbacks must be
+                raise LimitExceeded
+            return r0
+
+        return CALLBACK_HELPERS[hid](m, r1, r2, r3, r4, invoke) & M64
+
+    ns["CB"] = cb
     return ns
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pybpf.vm.callbacks import CALLBACK_HELPERS
 from pybpf.vm.errors import LimitExceeded, MemoryFault, VMError
 from pybpf.vm.helpers import TailCall
 from pybpf.vm.machine import FUNC_TAG, MAX_FRAMES
@@ -17,14 +18,20 @@ _SIZES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}
 
 def interpret(prog: Program, r1: int, r2: int) -> int:
     """Run ``prog`` from slot 0 and return r0; faults become :class:`VMError`."""
+    return _run(prog, 0, [0, r1, r2, 0, 0, 0], 0)
+
+
+def _run(prog: Program, entry: int, args: list[int], base: int) -> int:
+    """Run the function at ``entry`` with r0-r5 = ``args`` in stack frame ``base``."""
     m = prog.machine
     slots = prog.prep.slots
     nslots = len(slots)
-    regs = [0] * 11
-    regs[1], regs[2] = r1, r2
-    regs[10] = m.stack_tops[0]
-    frames: list[tuple[int, int, int, int, int, int]] = []
-    pc = 0
+    regs = [*args, 0, 0, 0, 0, 0]
+    regs[10] = m.stack_tops[base]
+    if base:
+        m.stack_bufs[base][:] = bytes(len(m.stack_bufs[base]))
+    frames: list[tuple[int, int, int, int, int, int]] = [(-1, 0, 0, 0, 0, 0)] * base
+    pc = entry
     count = m.count
     limit = m.insn_limit
     try:
@@ -46,7 +53,7 @@ def interpret(prog: Program, r1: int, r2: int) -> int:
                 if code == 0x00:
                     pc += 1 + (imm if cls == 0x06 else off)
                 elif code == 0x90:
-                    if not frames:
+                    if len(frames) == base:
                         return regs[0]
                     pc, regs[6], regs[7], regs[8], regs[9], regs[10] = frames.pop()
                 elif code == 0x80:
@@ -142,6 +149,20 @@ def _call(
         m.stack_bufs[depth][:] = bytes(len(m.stack_bufs[depth]))
         regs[10] = m.stack_tops[depth]
         return target
+    cb = CALLBACK_HELPERS.get(helper)
+    if cb is not None:
+        depth = len(frames) + 1
+        if depth >= MAX_FRAMES:
+            raise VMError(f"call stack too deep ({MAX_FRAMES} frames)", pc)
+
+        def invoke(entry: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int:
+            return _run(prog, entry, [0, a1, a2, a3, a4, a5], depth)
+
+        try:
+            regs[0] = cb(m, regs[1], regs[2], regs[3], regs[4], invoke) & M64
+        except MemoryFault as e:
+            raise VMError(str(e), pc) from None
+        return pc + 1
     fn = m.helpers.get(helper)
     if fn is None:
         raise VMError(f"invalid func unknown#{helper}", pc)
