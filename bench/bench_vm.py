@@ -13,6 +13,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -127,6 +128,8 @@ def tracer_report() -> None:
     n = k_ok = 0
     false_acc: list[str] = []
     false_rej: list[str] = []
+    slowest: list[Any] = [0.0, 0, ""]
+    largest: list[Any] = [0.0, 0, ""]
     root = Path(__file__).resolve().parents[1] / "tests" / "testdata" / "tracer"
     for path in sorted(root.glob("*.bt")):
         script = compile_script(path.read_text(), path.name, [], False)
@@ -144,12 +147,24 @@ def tracer_report() -> None:
                     fd = maps[_script_key(script, name)].fd
                     insns[idx] = Insn(i.opcode, i.dst, i.src, i.off, (i.imm & ~0xFFFFFFFF) | fd)
                 pt = ProgType[_PROG_TYPES[p.prog_type]]
+                extra: dict[str, object] = {}
+                if p.code.functions:  # callbacks need BTF func_info in the kernel
+                    from pybpf.runtime.btfinfo import func_btf
+
+                    btf_fd, extra = func_btf(p.code.functions)
+                    stack.enter_context(btf_fd)
                 try:
-                    with Program.load(ProgSpec(pt, tuple(insns))):
+                    with Program.load(ProgSpec(pt, tuple(insns), **extra)):  # type: ignore[arg-type]
                         kernel = True
                 except VerifierError:
                     kernel = False
+                t0 = time.perf_counter()
                 mine = verify(insns, ours[pt.name], infos)
+                took = time.perf_counter() - t0
+                if took > slowest[0]:
+                    slowest[:] = [took, len(insns), f"{path.name} {p.label}"]
+                if len(insns) > largest[1]:
+                    largest[:] = [took, len(insns), f"{path.name} {p.label}"]
                 n += 1
                 k_ok += kernel
                 if kernel and not mine.ok:
@@ -158,6 +173,10 @@ def tracer_report() -> None:
                     false_acc.append(f"{path.name} {p.label}")
     print(f"| tracer programs | {n} (kernel accepts {k_ok}) |")
     print(f"| false accepts | {len(false_acc)} {false_acc} |")
+    print(
+        f"| slowest verification | {slowest[0] * 1000:.1f} ms ({slowest[1]} insns, {slowest[2]}) |"
+    )
+    print(f"| largest program | {largest[0] * 1000:.1f} ms ({largest[1]} insns, {largest[2]}) |")
     print(f"| false rejects | {len(false_rej)} {false_rej} |")
 
 
