@@ -78,6 +78,9 @@ class Session:
 
     #: Who checks the programs, for messages ("the kernel verifier rejected ...").
     verifier_name = "the kernel verifier"
+    #: Load programs with BTF func_info/line_info (the script line of every instruction,
+    #: readable later with ``pybpf prog dump xlated ID --source``).
+    program_btf = True
 
     def __init__(
         self, script: CompiledScript, writer: Writer, options: Options | None = None
@@ -160,10 +163,15 @@ class Session:
             insns[idx] = Insn(i.opcode, i.dst, i.src, i.off, (i.imm & ~0xFFFFFFFF) | fd, i.span)
         extra: dict[str, Any] = {}
         btf_fd = None
-        if p.code.functions:
+        if self.program_btf and (p.code.functions or self.script.source):
             from pybpf.runtime.btfinfo import func_btf
 
-            btf_fd, extra = func_btf(p.code.functions)
+            try:
+                btf_fd, extra = func_btf(p.code.functions, insns, self.script.source)
+            except PybpfError:
+                if p.code.functions:
+                    raise  # callbacks cannot load without func_info
+                btf_fd, extra = None, {}  # line info is a convenience; load without it
         spec = ProgSpec(
             ProgType[_PROG_TYPES[p.prog_type]],
             tuple(insns),

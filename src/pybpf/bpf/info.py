@@ -122,6 +122,30 @@ def prog_info(fd: int, xlated: bool = False, jited: bool = False) -> ProgInfo:
     )
 
 
+def prog_line_info(fd: int) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """The program's BTF id and its ``bpf_line_info`` records.
+
+    Each record is (insn_off, file_name_off, line_off, line_col); the offsets index the
+    string section of the program's BTF (``btf_info(..., data=True)``), ``line_col`` is
+    ``line << 10 | column``. A program loaded without line info gives ``(btf_id, [])``.
+    """
+    buf = bytearray(_PROG_INFO_SIZE)
+    _get_info(fd, buf, "program")
+    btf_id = struct.unpack_from("<I", buf, 128)[0]
+    count = struct.unpack_from("<I", buf, 148)[0]
+    rec_size = struct.unpack_from("<I", buf, 172)[0] or 16
+    if not count:
+        return btf_id, []
+    recs = bytearray(count * rec_size)
+    buf2 = bytearray(_PROG_INFO_SIZE)
+    struct.pack_into("<I", buf2, 148, count)
+    struct.pack_into("<Q", buf2, 152, sc.address_of(recs))
+    struct.pack_into("<I", buf2, 172, rec_size)
+    _get_info(fd, buf2, "program")
+    out = [struct.unpack_from("<IIII", recs, i * rec_size) for i in range(count)]
+    return btf_id, out
+
+
 @dataclass(frozen=True)
 class MapInfo:
     """``struct bpf_map_info``."""
@@ -395,6 +419,7 @@ __all__ = [
     "map_info",
     "next_id",
     "prog_info",
+    "prog_line_info",
     "set_stats_sysctl",
     "stats_sysctl",
 ]

@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``prog list|show [ID]``, ``prog dump xlated|jited ID``."""
     parser.add_argument("action", choices=["list", "show", "dump"])
     parser.add_argument("words", nargs="*", help="[id] ID, or for dump: xlated|jited [id] ID")
+    parser.add_argument(
+        "--source", action="store_true", help="with dump xlated: the script line above its code"
+    )
     add_common(parser)
 
 
@@ -30,7 +33,11 @@ def run(args: argparse.Namespace) -> int:
     if prog_id is None:
         raise UsageError(f"usage: pybpf prog dump {args.words[0]} [id] ID")
     if args.words[0] == "xlated":
-        if args.json or args.pretty:
+        if args.source:
+            from pybpf.inspect.source import xlated_with_source
+
+            print(xlated_with_source(prog_id), end="")
+        elif args.json or args.pretty:
             print_json(args, dump.xlated(prog_id).splitlines())
         else:
             print(dump.xlated(prog_id), end="")

@@ -118,10 +118,12 @@ def compile_script(text: str, filename: str, params: list[str], unsafe: bool) ->
         raise ScriptError(render_all(diags.items, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
     try:
-        return generate(program, max_strlen=max_strlen, unsafe=unsafe, resources=resources)
+        script = generate(program, max_strlen=max_strlen, unsafe=unsafe, resources=resources)
     except CodegenError as e:
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
         raise ScriptError(render_all([d], source)) from None
+    script.source = text
+    return script
 
 
 class ScriptError(Exception):

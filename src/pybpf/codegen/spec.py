@@ -79,6 +79,8 @@ class CompiledScript:
     print_order: list[str] = field(default_factory=list)
     #: Strings referred to by id from events (strftime formats, ...).
     strings: list[str] = field(default_factory=list)
+    #: The script's text (for the line table loaded with each program).
+    source: str = ""
 
 
 __all__ = ["CompiledScript", "MapDef", "ProgDef"]

@@ -10,7 +10,8 @@ from pybpf.errors import UsageError
 from pybpf.inspect.records import open_id
 
 
-def _prog_fd(prog_id: int) -> Fd:
+def prog_fd(prog_id: int) -> Fd:
+    """An owned fd for program ``prog_id`` (a one-line error when it is gone)."""
     fd = open_id(bi.ObjKind.PROG, prog_id)
     if fd is None:
         raise UsageError(f"no program with id {prog_id}")
@@ -27,7 +28,7 @@ def _resolver() -> CallResolver | None:
 
 def xlated(prog_id: int) -> str:
     """``bpftool prog dump xlated id N``: the verifier's rewritten program, numbered by slot."""
-    with _prog_fd(prog_id) as fd:
+    with prog_fd(prog_id) as fd:
         info = bi.prog_info(fd.fd, xlated=True)
     if not info.xlated:
         raise UsageError(
@@ -38,7 +39,7 @@ def xlated(prog_id: int) -> str:
 
 def jited_bytes(prog_id: int) -> tuple[bi.ProgInfo, bytes]:
     """The program's info and its JITed x86-64 bytes."""
-    with _prog_fd(prog_id) as fd:
+    with prog_fd(prog_id) as fd:
         info = bi.prog_info(fd.fd, jited=True)
     if not info.jited:
         raise UsageError(f"program {prog_id} is not JITed (or its code is hidden)")

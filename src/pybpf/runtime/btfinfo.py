@@ -1,21 +1,36 @@
-"""The minimal BTF a program with callback subprograms needs (func_info for each function).
+"""The small BTF every tracer program is loaded with: func_info and line_info.
 
 The kernel insists on ``func_info`` once a program has more than one function (here: the
 bodies of ``for ($kv : @map)`` loops, called by ``bpf_for_each_map_elem``). Each function
 gets a ``long f(void *, ...)`` prototype; the main one is global, callbacks are static.
+
+``line_info`` maps instructions back to the script: one record wherever the source position
+changes, with the file name and the line's text in the BTF string section. The kernel keeps
+it with the program, so ``pybpf prog dump xlated ID --source`` (and bpftool) can show the
+script line above the code generated from it, for as long as the program is loaded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from pybpf.asm.insn import Insn, slot_offsets
 from pybpf.bpf.fd import Fd
 
 
-def func_btf(callbacks: list[int]) -> tuple[Fd, dict[str, Any]]:
+def func_btf(
+    callbacks: list[int], insns: Sequence[Insn] = (), source: str = ""
+) -> tuple[Fd, dict[str, Any]]:
     """Load the BTF and return (its fd, the ProgSpec fields that refer to it)."""
     from pybpf.bpf.btfload import load_btf
-    from pybpf.btf.builder import BtfBuilder, FuncInfo, encode_func_info
+    from pybpf.btf.builder import (
+        BtfBuilder,
+        FuncInfo,
+        LineInfo,
+        encode_func_info,
+        encode_line_info,
+    )
     from pybpf.btf.types import Linkage
 
     b = BtfBuilder()
@@ -29,8 +44,35 @@ def func_btf(callbacks: list[int]) -> tuple[Fd, dict[str, Any]]:
     infos = [FuncInfo(0, main)]
     for i, off in enumerate(callbacks):
         infos.append(FuncInfo(off, b.add_func(f"callback{i}", cb_proto, Linkage.STATIC)))
+    fields: dict[str, Any] = {"func_info": encode_func_info(infos)}
+    lines = _line_records(b, LineInfo, insns, source, {0, *callbacks})
+    if lines:
+        fields["line_info"] = encode_line_info(lines)
     fd = load_btf(b.encode())
-    return fd, {"prog_btf_fd": fd.fd, "func_info": encode_func_info(infos)}
+    fields["prog_btf_fd"] = fd.fd
+    return fd, fields
+
+
+def _line_records(
+    b: Any, line_info: Any, insns: Sequence[Insn], source: str, starts: set[int]
+) -> list[Any]:
+    """One record per change of source position, and one at every function start."""
+    text_lines = source.splitlines()
+    out: list[Any] = []
+    last: tuple[str, int, int] | None = None
+    for slot, insn in zip(slot_offsets(list(insns)), insns, strict=True):
+        span = insn.span
+        pos = last
+        if span is not None and getattr(span, "line", 0) > 0:
+            pos = (str(getattr(span, "file", "")), int(span.line), int(getattr(span, "col", 1)))  # type: ignore[attr-defined]
+        if pos is None or (pos == last and slot not in starts):
+            continue
+        file, line, col = pos
+        text = text_lines[line - 1] if 0 < line <= len(text_lines) else ""
+        if line < 1 << 22 and col < 1 << 10:
+            out.append(line_info.make(b, slot, file, text, line, col))
+        last = pos
+    return out
 
 
 __all__ = ["func_btf"]

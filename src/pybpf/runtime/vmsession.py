@@ -8,13 +8,11 @@ other probe is refused in one line before anything is loaded.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
 from pybpf.bpf.maps import MapSpec
 from pybpf.bpf.prog import ProgSpec
-from pybpf.codegen.spec import ProgDef
 from pybpf.errors import PybpfError
 from pybpf.session import POLL_TIMEOUT, Session
 
@@ -28,6 +26,9 @@ class VMSession(Session):
     """A :class:`~pybpf.session.Session` backed by :class:`pybpf.vm.hosted.VMBackend`."""
 
     verifier_name = "pybpf's verifier"
+    # The VM finds callbacks from their ``lddw func`` targets; BTF is only for the kernel,
+    # and loading it (BPF_BTF_LOAD) would need privilege --vm must not need.
+    program_btf = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,13 +52,6 @@ class VMSession(Session):
 
     def _ring_buffer(self, m: Any) -> Any:
         return self.backend.ring_buffer(m)
-
-    def _load_prog(self, p: ProgDef) -> Any:
-        # The VM finds callbacks from their ``lddw func`` targets; BTF func_info is only for
-        # the kernel, and building it (BPF_BTF_LOAD) would need privilege --vm must not need.
-        if p.code.functions:
-            p = dataclasses.replace(p, code=dataclasses.replace(p.code, functions=[]))
-        return super()._load_prog(p)
 
     def _load_program(self, spec: ProgSpec) -> Any:
         return self.backend.load_program(spec)
