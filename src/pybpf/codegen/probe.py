@@ -11,6 +11,7 @@ from pybpf.codegen.expr import ExprGen
 from pybpf.codegen.frame import CodegenError, Frame, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.codegen.infer import type_of
+from pybpf.codegen.kernel_types import KernelTypesGen
 from pybpf.codegen.maps import AGG_FUNCS, MapGen
 from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
 from pybpf.codegen.stacks import StackGen
@@ -38,7 +39,7 @@ def uses_ctx(node: ast.Node) -> bool:
     return False
 
 
-class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
+class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTypesGen):
     """Generates the program of one probe for one attach context."""
 
     def __init__(
