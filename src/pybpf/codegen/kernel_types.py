@@ -197,13 +197,12 @@ class KernelTypesGen:
         t = p.type
         if t.size <= 0:
             raise CodegenError(f"cannot read a value of type '{t}'", e.span)
+        # Copied whole, like bpftrace: a string value is bounded by its length anyway, and
+        # byte arrays typed as strings (``__u8 addr[16]``) must keep their last byte.
         dst = self.alloc_mem(t)
-        if isinstance(t, T.StringType):
-            # The last byte stays NUL so a full, unterminated array still prints as a string.
-            self.zero_mem(dst, t.size)
         self.frame.before_call()
         self.addr_into(R1, dst)
-        n = t.size - 1 if isinstance(t, T.StringType) and t.size > 1 else t.size
+        n = t.size
         self.em.mov(R3, self.frame.reg_of(p.base, R3))
         self.frame.free(p.base)
         if p.off:
@@ -244,6 +243,27 @@ class KernelTypesGen:
             total += f.offset
             t = f.type
         return total
+
+    def bswap_call(self: Gen, c: ast.Call, t: T.Type) -> Val:
+        """``bswap(x)``: reverse the bytes of ``x`` at its type's width (network ports)."""
+        import sys
+
+        from pybpf.asm.builder import endian
+
+        arg = c.args[0]
+        bits = max(self.typeof(arg).size * 8, 8)
+        v = self.int_value(arg)
+        if bits == 8 or bits not in (16, 32, 64):
+            v.type = t
+            return v
+        if v.is_imm:
+            raw = (v.imm & ((1 << bits) - 1)).to_bytes(bits // 8, "little")
+            return Val("imm", t, imm=int.from_bytes(raw, "big"))
+        dst = self.frame.writable(v)
+        # "to big endian" swaps on a little-endian host and zero-extends from ``bits``.
+        self.em.emit(endian(dst.reg, bits, big=sys.byteorder == "little"))
+        dst.type = t
+        return dst
 
     # -- probe arguments held in the context ------------------------------------------------------
     def ctx_arg_field(self: Gen, e: ast.FieldAccess, t: T.Type) -> Val:

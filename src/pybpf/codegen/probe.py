@@ -244,6 +244,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             return self.pton(c)
         if name == "ntop":
             return self.ntop(c, t)
+        if name == "bswap":
+            return self.bswap_call(c, t)
         if name in ("kaddr", "cgroupid") or name in AGG_FUNCS:
             raise CodegenError(f"{name}() is not supported here", c.span)
         if name in ("ksym", "usym", "strerror", "uptr", "kptr"):
