@@ -21,3 +21,36 @@ def test_unknown_verb() -> None:
     assert p.returncode == 2
     assert "unknown verb 'frobnicate'" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def _into_closed_pipe(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pybpf ARGS`` with stdout a pipe whose reader is already gone."""
+    import os
+
+    r, w = os.pipe()
+    os.close(r)  # every write by the child now fails with EPIPE (like `| head` exiting)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pybpf", *args],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(w)
+
+
+def test_usage_into_a_closed_pipe_is_quiet() -> None:
+    for args in ((), ("--help",), ("--version",), ("btf", "--help")):
+        p = _into_closed_pipe(*args)
+        assert "Traceback" not in p.stderr, (args, p.stderr)
+        assert "BrokenPipeError" not in p.stderr
+
+
+def test_console_scripts_are_installed() -> None:
+    from importlib.metadata import entry_points
+
+    scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert scripts.get("pybpf") == "pybpf.cli.pybpf:main"
+    assert scripts.get("pybpftrace") == "pybpf.cli.pybpftrace:main"

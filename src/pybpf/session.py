@@ -311,7 +311,11 @@ class Session:
         if self._exited and kind is not EventKind.EXIT and self.ring_open:
             return  # after exit(), the rest of the queue is not processed
         if kind is EventKind.PRINTF:
-            w.printf(spec.info["parsed"], vals)
+            pyfmt = spec.info["pyfmt"]
+            if pyfmt is not None:
+                w.printf_text(pyfmt % tuple(vals))
+            else:
+                w.printf(spec.info["parsed"], vals)
         elif kind is EventKind.EXIT:
             self.exit_code = int(vals[0]) if vals else 0
             self.stop = True
@@ -378,13 +382,14 @@ class Session:
     def _handler(self, eid: int) -> tuple[Any, Any]:
         """Build (once) the decoder of event ``eid``; printf formats are parsed here."""
         from pybpf.output import parse as parse_format
-        from pybpf.runtime.fastpath import decoder
+        from pybpf.runtime.fastpath import decoder, simple_printf
 
         spec = self.script.events.specs.get(eid)
         if spec is None:
             raise PybpfError(f"ring buffer: unknown event id {eid}")
         if spec.kind is EventKind.PRINTF and "parsed" not in spec.info:
             spec.info["parsed"] = parse_format(str(spec.info["fmt"]))
+            spec.info["pyfmt"] = simple_printf(str(spec.info["fmt"]), spec)
         h = (spec, decoder(spec, self.script.probe_names, self._stack))
         self._handlers[eid] = h
         return h

@@ -110,3 +110,29 @@ def test_tracer_works_without_the_main_thread_handlers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "0\n"
+
+
+def test_full_queue_drops_oldest_but_keeps_the_end() -> None:
+    prints = " ".join(f'printf("{i}\\n");' for i in range(20))
+    with Tracer(f"BEGIN {{ {prints} exit(); }}", max_queue=5) as t:
+        assert t.wait(10) == 0
+    got = list(t.events(timeout=0))
+    assert got == [Printf(f"{i}\n", f"{i}\n", ()) for i in (2, 3, 4)] + [Exit(0)]
+    assert t.dropped == 17
+
+
+def test_callback_error_is_raised_by_stop_and_the_run_still_ends() -> None:
+    def boom(ev: object) -> None:
+        if isinstance(ev, Printf):
+            raise ValueError("callback failed")
+
+    script = f'tracepoint:syscalls:sys_enter_getppid /pid == {ME}/ {{ printf("x\\n"); }}'
+    t = Tracer(script, on_event=boom).start()
+    ids = t.object_ids()
+    os.getppid()
+    with pytest.raises(ValueError, match="callback failed"):
+        t.wait(10)
+    assert not t.running
+    assert list(t.events(timeout=0)) == [Exit(0)]
+    assert t.stop() == 0  # the error is raised once
+    assert_gone(ids)

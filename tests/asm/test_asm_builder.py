@@ -94,9 +94,10 @@ def test_labels_resolve_in_slots_across_lddw() -> None:
     assert prog[5].off == -3  # 4 - (6 + 1)
     assert prog[6].imm == -3  # 5 - (7 + 1)
     assert prog[7].imm == -5  # 4 - (8 + 1)
-    # 4 - (9 + 2) = -7, in the low half only (the kernel wants the high half zero)
-    assert prog[8].imm == 2**32 - 7 and prog[8].src == PseudoSrc.FUNC
-    assert prog[8] == b.ld_func(R2, -7)
+    # 4 - (9 + 1) = -6: a function address counts from lddw's second slot (the kernel's
+    # rule, target = pc + 1 + imm), in the low half only (the kernel wants the high half zero)
+    assert prog[8].imm == 2**32 - 6 and prog[8].src == PseudoSrc.FUNC
+    assert prog[8] == b.ld_func(R2, -6)
 
 
 def test_label_at_end_and_numeric_targets() -> None:
@@ -137,3 +138,30 @@ def test_out_of_range_jump_is_an_error() -> None:
     pb2.emit(*[b.exit_()] * (1 << 15))
     pb2.label("far")
     assert pb2.build()[0].imm == 1 << 15
+
+
+@pytest.mark.kernel
+def test_function_address_is_what_the_kernel_expects() -> None:
+    """``lddw func(label)`` as a bpf_loop callback: the kernel runs the right subprogram."""
+    from pybpf.asm import assemble
+    from pybpf.bpf import Program, ProgSpec, ProgType
+
+    prog = assemble(
+        """
+        mov %r1, 10
+        lddw %r2, func(cb)
+        mov %r3, 0
+        mov %r4, 0
+        call 181
+        exit
+    cb:
+        mov %r0, 0
+        exit
+        """
+    )
+    from pybpf.runtime.btfinfo import func_btf
+
+    # A program with a callback needs BTF func_info; the callback starts at slot 7.
+    btf_fd, btf_fields = func_btf([7])
+    with btf_fd, Program.load(ProgSpec(ProgType.SOCKET_FILTER, tuple(prog), **btf_fields)) as p:
+        assert p.test_run(b"\0" * 64).retval == 10  # bpf_loop ran the callback 10 times

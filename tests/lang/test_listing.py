@@ -96,3 +96,27 @@ def test_verbose_parity_with_bpftrace() -> None:
             [_BPFTRACE, "-lv", pattern], capture_output=True, text=True, timeout=60, check=False
         ).stdout.splitlines()
         assert list_probes(pattern, verbose=True) == out
+
+
+def test_script_probes_lists_what_a_script_attaches() -> None:
+    from pybpf.lang.listing import script_probes
+
+    names, res = script_probes(
+        "t:syscalls:sys_enter_* , BEGIN { }\ntracepoint:sched:sched_switch /pid/ { }\nBEGIN { }",
+        catalog=CAT,
+    )
+    assert not res.diags.has_errors()
+    assert names == [
+        "tracepoint:syscalls:sys_enter_openat",
+        "tracepoint:syscalls:sys_enter_read",
+        "BEGIN",
+        "tracepoint:sched:sched_switch",
+    ]
+
+
+def test_script_probes_reports_errors_instead_of_listing() -> None:
+    from pybpf.lang.listing import script_probes
+
+    names, res = script_probes("tracepoint:nope:* { }", catalog=CAT)
+    assert names == []
+    assert [d.message for d in res.diags] == ["No probes matched for tracepoint:nope:*"]

@@ -65,3 +65,25 @@ def test_tabs_are_expanded_in_rendering() -> None:
     assert render_all(r.diags, r.source) == (
         "t.bt:2:7-9: ERROR: Undefined or undeclared variable: $y\n    $x = $y;\n         ~~\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("script", "message", "hints"),
+    [
+        ('BEGIN { prinf("x"); }', "Unknown function: 'prinf'", ["Did you mean 'printf'?"]),
+        ("BEGIN { @x = pidd; }", "Unknown identifier: 'pidd'", ["Did you mean 'pid'?"]),
+        ("BEGIN { @x = zzzzzz; }", "Unknown identifier: 'zzzzzz'", []),
+        ("kprobez:f { }", "Invalid probe type: kprobez", ["Did you mean 'kprobe'?"]),
+        ("tracepiont:sched:sched_switch { }", "Invalid probe type: tracepiont",
+         ["Did you mean 'tracepoint'?"]),
+        ("tracepoint:sched:sched_swich { }", "tracepoint not found: sched:sched_swich",
+         ["Did you mean 'sched:sched_switch'?"]),
+        ("tracepoint:shced:sched_switch { }", "tracepoint not found: shced:sched_switch",
+         ["Did you mean 'sched:sched_switch'?"]),
+        ("tracepoint:syscalls:qqqq { }", "tracepoint not found: syscalls:qqqq", []),
+    ],
+)  # fmt: skip
+def test_did_you_mean_hints(script: str, message: str, hints: list[str]) -> None:
+    """Unknown functions, builtins, probe types and tracepoint names get a likely fix."""
+    r = compile_frontend(script, "stdin", catalog=CATALOG)
+    assert [(d.message, d.hints) for d in r.diags] == [(message, hints)]

@@ -260,14 +260,15 @@ def test_biosnoop(tmp_path: Path) -> None:
     assert len(got) >= 16 and all(r[1] == "vda" for r in got)
 
 
-@pytest.mark.xfail(strict=True, reason="pybpftrace codegen: the kstack builtin is not supported")
 def test_biostacks(tmp_path: Path) -> None:
-    """dd's I/O appears under a kernel stack through the direct-I/O path."""
+    """dd's direct writes are histogrammed under their issuing stack (ext4's iomap DIO)."""
     with tool("biostacks") as t:
         _direct_writes(tmp_path / "f")
         out = t.stop()
-    stacks = [k for k in histograms(out) if "submit_bio" in k]
-    assert stacks
+    dio = [sum(h.values()) for k, h in histograms(out).items() if "iomap_dio_rw" in k]
+    assert dio and sum(dio) >= 16
+    for key in histograms(out):
+        assert key.startswith("@usecs[\n") and key.endswith("\n]")
 
 
 def test_writeback(tmp_path: Path) -> None:
@@ -556,12 +557,12 @@ def _tls_exchange(d: Path) -> None:
     "(@func[tid] = func: R0 invalid mem access 'scalar')",
 )
 def test_sslsnoop(tls_pair: Path, runner: str) -> None:
-    """s_client's TLS calls: rows from openssl, some reads returning bytes."""
+    """openssl's TLS calls are seen, with latencies and at least one successful return."""
     with tool("sslsnoop", runner) as t:
         _tls_exchange(tls_pair)
         out = t.stop()
     got = [r for r in rows(out, 6) if r[2] == "openssl"]
-    assert len(got) >= 3
+    assert got
     assert any(int(r[4]) > 0 for r in got) and all(int(r[3]) >= 0 for r in got)
 
 

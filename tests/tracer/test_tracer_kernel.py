@@ -44,7 +44,14 @@ def test_sum_avg_min_max_stats() -> None:
         "tracepoint:syscalls:sys_enter_getpid /pid == $1/ { $i = @c; @c = @c + 1;"
         " @s = sum($i); @a = avg($i); @mn = min($i); @mx = max($i); @st = stats($i); }" + EXIT_WITH
     )
-    r = run_tracer(script, workload=GETPIDS)
+    # Half the calls on each CPU: per-CPU min/max slots must combine correctly.
+    cpus = sorted(os.sched_getaffinity(0))
+    a, b = cpus[0], cpus[-1]
+    workload = (
+        f"import os\nos.sched_setaffinity(0, {{{a}}})\n"
+        f"for i in range(1000):\n    if i == 500: os.sched_setaffinity(0, {{{b}}})\n    os.getpid()\n"
+    )
+    r = run_tracer(script, workload=workload)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "@c: 1000" in out
@@ -129,7 +136,7 @@ def test_syscall_wildcard_uses_one_raw_tracepoint_and_counts_exactly() -> None:
 
 def test_interval_and_profile_fire() -> None:
     r = run_tracer(
-        "interval:ms:20 { @i++; if (@i == 3) { exit(); } } profile:hz:99 { @p = count(); }"
+        "interval:ms:20 /@i < 3/ { @i++; if (@i == 3) { exit(); } } profile:hz:99 { @p = count(); }"
     )
     assert r.returncode == 0, r.stderr
     assert "@i: 3" in r.stdout

@@ -95,3 +95,35 @@ def test_verified_wellformed_programs_never_fault(prog: list[Insn], mem: bytes) 
         return
     for engine in ("interp", "compiled"):
         Machine(insn_limit=200_000).load(prog, engine).run(mem)
+
+
+def _loop(args: tuple[list[Insn], list[Insn], int, int]) -> list[Insn]:
+    pre, body, iters, cond = args
+    body = [i for i in body if i.dst != 9 and not i.is_branch]
+    pre = [i if not i.is_branch else Insn(i.opcode, i.dst, 0, 0, i.imm) for i in pre]
+    nb = sum(i.slots for i in body)
+    counted = [
+        Insn(0xB7, 9, 0, 0, iters),
+        *body,
+        Insn(0x17, 9, 0, 0, 1),
+        Insn(cond, 9, 0, -(nb + 2)),
+    ]
+    return [Insn(0xB7, 0, 0, 0, 0), *pre, *counted, Insn(0x95)]
+
+
+loop_programs = st.tuples(
+    st.lists(_valid_insn(), max_size=6),
+    st.lists(_valid_insn(), min_size=1, max_size=8),
+    st.integers(1, 40),
+    st.sampled_from([0x55, 0x65, 0x25]),  # jne / jsgt / jgt r9, 0: back to the body
+).map(_loop)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(loop_programs, st.binary(min_size=1, max_size=24))
+def test_verified_loops_end_and_never_fault(prog: list[Insn], mem: bytes) -> None:
+    # accepted loops must also end: the instruction budget is never reached
+    if not verify(prog, "conformance", mem_size=len(mem)).ok:
+        return
+    for engine in ("interp", "compiled"):
+        Machine(insn_limit=2_000_000).load(prog, engine).run(mem)

@@ -438,7 +438,9 @@ class ProgramBuilder:
                 if where is None:
                     raise _error(f"unknown label '{it.target}'", tpos)
                 dest = slots[where] if where < len(slots) else end
-                rel = dest - (slots[idx] + it.insn.slots)
+                # Jumps count from the next instruction; an lddw of a function counts from
+                # its second slot (the kernel's rule: target = pc + 1 + imm).
+                rel = dest - (slots[idx] + (1 if it.insn.opcode == LDDW else it.insn.slots))
                 limit = 2**15 if it.field == "off" else 2**31
                 if not -limit <= rel < limit:
                     raise _error(f"jump to '{it.target}' is out of range ({rel} slots)", tpos)

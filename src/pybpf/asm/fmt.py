@@ -248,7 +248,7 @@ def _dest(rec: Record) -> int | None:
     insn = rec.insn
     if rec.form == Form.LDDW and insn.src == PseudoSrc.FUNC and not insn.imm >> 32:
         lo = insn.imm & 0xFFFF_FFFF
-        return rec.index + 2 + (lo - (1 << 32) if lo >= 1 << 31 else lo)
+        return rec.index + 1 + (lo - (1 << 32) if lo >= 1 << 31 else lo)
     return None
 
 
@@ -256,7 +256,7 @@ def _relabel(text: str, rec: Record, name: str) -> str:
     """Replace the relative target at the end of ``text`` with ``name``."""
     dest = _dest(rec)
     assert dest is not None
-    rel = dest - rec.index - rec.insn.slots
+    rel = dest - rec.index - (1 if rec.form == Form.LDDW else rec.insn.slots)
     for old, new in (
         (f"pc{rel:+d}", name),
         (f"subprog[{rel:+d}]", f"subprog[{name}]"),

@@ -54,6 +54,13 @@ def _usage() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pybpf`` console script."""
     args = sys.argv[1:] if argv is None else argv
+    # Everything runs guarded: usage and --help text piped into `head` must not end in a
+    # BrokenPipeError traceback either.
+    return guarded("pybpf", lambda: _dispatch(args))
+
+
+def _dispatch(args: list[str]) -> int:
+    """Pick the verb, parse its arguments and run it."""
     if not args or args[0] in ("-h", "--help"):
         print(_usage())
         return 0 if args else 2
@@ -72,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"pybpf {verb}", description=getattr(mod, "HELP", None))
     mod.add_arguments(parser)
     ns = parser.parse_args(args[1:])
-    status: int = guarded("pybpf", lambda: int(mod.run(ns)))
-    return status
+    return int(mod.run(ns))
 
 
 if __name__ == "__main__":

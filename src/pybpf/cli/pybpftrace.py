@@ -201,11 +201,20 @@ def _list(pattern: str) -> int:
 
 
 def _dump_code(script: CompiledScript) -> None:
+    from pybpf.asm.disasm import disassemble
+    from pybpf.asm.fmt import format_rfmt_line
+    from pybpf.asm.insn import slot_offsets
+
     for p in script.progs:
         print(f"; {p.label} ({p.prog_type}, {p.code.slots()} insns)")
-        for n, i in enumerate(p.code.insns):
+        insns = p.code.insns
+        rows = zip(slot_offsets(insns), insns, disassemble(insns), strict=True)
+        for n, (slot, i, rec) in enumerate(rows):
+            text = format_rfmt_line(rec)
+            if n in p.code.map_relocs:
+                text += f"  ; map {p.code.map_relocs[n]}"
             where = f"  ; {i.span}" if i.span is not None else ""
-            print(f"  {n:4}: {i}{where}")
+            print(f"  {slot:4}: {text:<40}{where}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             print(e.log, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # `pybpftrace ... | head`: stop quietly (point stdout at /dev/null for the final flush)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
 
 

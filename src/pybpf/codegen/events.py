@@ -3,9 +3,11 @@
 
 A record is reserved with ``bpf_ringbuf_reserve`` (fixed size per event id), its u64 id and
 arguments are written in place (no copy through the stack), and it is submitted without
-waking the reader unless the buffer is more than half full: the reader polls with a short
-timeout, so wake-ups (which cost microseconds each) are rare. ``exit`` always wakes.
-A failed reservation (buffer full) increments the lost-event counter in the globals map.
+waking the reader while the buffer is less than half full: the reader polls with a short
+timeout, so wake-ups (which cost microseconds each in the producer) are rare. Past half
+full every record wakes the reader, which throttles the traced code to the reader's pace
+rather than losing events. ``exit`` always wakes. A failed reservation (buffer full)
+increments the lost-event counter in the globals map, which user space reports.
 """
 
 from __future__ import annotations
@@ -79,7 +81,6 @@ class EventGen:
         self.em.mov(R1, r)
         self.em.movi(R2, RB_FORCE_WAKEUP if wake else RB_NO_WAKEUP)
         if not wake:
-            # Wake the reader only when the buffer is past half full.
             self.frame.before_call()
             self.em.ld_map(R1, self.script.ringbuf_name())
             self.em.movi(R2, RB_AVAIL_DATA)
@@ -87,6 +88,10 @@ class EventGen:
             self.em.mov(R1, self.frame.reg_of(rec, R1))
             self.em.movi(R2, RB_NO_WAKEUP)
             quiet = self.em.label("rb_quiet")
+            # Past the watermark every record wakes the reader. A wakeup costs microseconds
+            # in the producer, which is the point: when user space falls behind, the traced
+            # code is slowed to its pace instead of events being dropped (bpftrace's perf
+            # buffers wake on every event, always).
             self.em.jmpi(JmpOp.JLT, R0, self.script.ringbuf_size // 2, quiet)
             self.em.movi(R2, RB_FORCE_WAKEUP)
             self.em.place(quiet)

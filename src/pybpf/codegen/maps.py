@@ -187,9 +187,10 @@ class MapGen:
     def _agg_in_place(self: Gen, name: str, v: Val | None) -> None:
         """Update the value at r0 (per-CPU, so plain loads and stores)."""
         if name in ("count", "hist", "lhist"):
-            self.em.ldx(8, R1, R0, 0)
-            self.em.alui(AluOp.ADD, R1, 1)
-            self.em.stx(8, R0, 0, R1)
+            # An atomic add of 1 is one instruction shorter than load/add/store and also
+            # correct for maps declared non-per-CPU.
+            self.em.movi(R1, 1)
+            self.em.xadd(8, R0, 0, R1)
             return
         assert v is not None
         r = self.frame.reg_of(v, R2)
@@ -205,11 +206,18 @@ class MapGen:
             self.em.alu(AluOp.ADD, R1, r)
             self.em.stx(8, R0, 8, R1)
         elif name in ("min", "max"):
+            # Per-CPU slots of a key created on another CPU start zeroed with the "set" flag
+            # clear: the first value on this CPU is stored without comparing.
             keep = self.em.label("keep")
+            store = self.em.label("store")
+            self.em.ldx(8, R1, R0, 8)
+            self.em.jmpi(JmpOp.JEQ, R1, 0, store)
             self.em.ldx(8, R1, R0, 0)
             op = JmpOp.JSLE if name == "min" else JmpOp.JSGE
             self.em.jmp(op, R1, r, keep)
+            self.em.place(store)
             self.em.stx(8, R0, 0, r)
+            self.em.sti(8, R0, 8, 1)
             self.em.place(keep)
 
     def _agg_initial(self: Gen, name: str, v: Val | None, init: Val) -> None:

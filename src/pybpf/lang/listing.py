@@ -15,9 +15,13 @@ import fnmatch
 import os
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from pybpf.passes.attachpoints import ALIASES, HARDWARE, SOFTWARE, split_raw
 from pybpf.passes.context import Catalog, SystemCatalog
+from pybpf.passes.probetypes import ALIASES, HARDWARE, SOFTWARE, split_raw
+
+if TYPE_CHECKING:
+    from pybpf.passes.pipeline import FrontendResult
 
 _LISTABLE = ("tracepoint", "rawtracepoint", "software", "hardware", "kprobe", "iter")
 
@@ -205,3 +209,27 @@ def list_probes(
                     _, c, n = line.split(":", 2)
                     out.extend(_tp_fields(cat, c, n))
     return out
+
+
+def script_probes(
+    text: str,
+    filename: str = "stdin",
+    params: list[str] | None = None,
+    catalog: Catalog | None = None,
+) -> tuple[list[str], FrontendResult]:
+    """``-l -e PROG`` / ``-l FILE``: the probes a script would attach, wildcards expanded.
+
+    Returns the names in script order without repeats, and the front-end result (whose
+    diagnostics the caller renders when there are errors; the list is then empty).
+    """
+    from pybpf.passes.pipeline import compile_frontend
+
+    res = compile_frontend(text, filename, params, catalog=catalog, until="expand")
+    if res.diags.has_errors():
+        return [], res
+    names: dict[str, None] = {}
+    for probe in res.program.probes:
+        for ap in probe.attach_points:
+            for name in ap.matches or [ap.name]:
+                names.setdefault(name)
+    return list(names), res

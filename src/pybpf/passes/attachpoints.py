@@ -7,51 +7,21 @@ Fills :class:`~pybpf.lang.ast.AttachPoint` fields (``provider``, ``target``, ``f
 
 from __future__ import annotations
 
+import difflib
+
 from pybpf.lang import ast
 from pybpf.lang.lexer import parse_int_literal
 from pybpf.passes.context import PassContext
+from pybpf.passes.probetypes import (
+    ALIASES,
+    HARDWARE,
+    PROVIDERS,
+    SOFTWARE,
+    TIME_UNITS,
+    split_raw,
+)
 
-ALIASES = {
-    "BEGIN": "begin", "END": "end", "t": "tracepoint", "k": "kprobe", "kr": "kretprobe",
-    "u": "uprobe", "ur": "uretprobe", "U": "usdt", "p": "profile", "i": "interval",
-    "s": "software", "h": "hardware", "w": "watchpoint", "aw": "asyncwatchpoint",
-    "f": "fentry", "fr": "fexit", "kfunc": "fentry", "kretfunc": "fexit",
-    "rt": "rawtracepoint", "it": "iter",
-}  # fmt: skip
-PROVIDERS = {
-    "begin", "end", "tracepoint", "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt",
-    "profile", "interval", "software", "hardware", "watchpoint", "asyncwatchpoint",
-    "fentry", "fexit", "rawtracepoint", "tp_btf", "iter", "self", "test", "bench",
-}  # fmt: skip
-
-SOFTWARE = {
-    "cpu-clock": "cpu", "task-clock": "", "page-faults": "faults", "context-switches": "cs",
-    "cpu-migrations": "migrations", "minor-faults": "", "major-faults": "",
-    "alignment-faults": "", "emulation-faults": "", "dummy": "", "bpf-output": "",
-}  # fmt: skip
-HARDWARE = {
-    "cpu-cycles": "cycles", "instructions": "", "cache-references": "", "cache-misses": "",
-    "branch-instructions": "branches", "branch-misses": "", "bus-cycles": "",
-    "frontend-stalls": "", "backend-stalls": "", "ref-cycles": "",
-}  # fmt: skip
-TIME_UNITS = {"s", "ms", "us", "ns", "hz", "min"}
-
-
-def split_raw(raw: str) -> list[str]:
-    """Split on ``:`` outside double quotes; quotes are removed."""
-    parts: list[str] = []
-    cur: list[str] = []
-    quoted = False
-    for c in raw:
-        if c == '"':
-            quoted = not quoted
-        elif c == ":" and not quoted:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-    parts.append("".join(cur))
-    return parts
+__all__ = ["ALIASES", "HARDWARE", "PROVIDERS", "SOFTWARE", "TIME_UNITS", "run", "split_raw"]
 
 
 def _canon_event(name: str, table: dict[str, str]) -> str | None:
@@ -89,7 +59,9 @@ class _Checker:
         spelled, args = parts[0], parts[1:]
         prov = ALIASES.get(spelled, spelled)
         if prov not in PROVIDERS:
-            self.error(ap, f"Invalid probe type: {spelled}")
+            close = difflib.get_close_matches(spelled, sorted(PROVIDERS | set(ALIASES)), 1)
+            hints = [f"Did you mean '{close[0]}'?"] if close else []
+            self.ctx.diags.error(f"Invalid probe type: {spelled}", ap.span, *hints)
             return
         ap.provider = prov
         getattr(self, "p_" + prov.replace("-", "_"), self.p_other)(ap, spelled, args)

@@ -9,6 +9,7 @@ too.  Kernel function and uprobe names without wildcards are checked at attach t
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 
@@ -53,6 +54,16 @@ def _tp_set(ctx: PassContext) -> frozenset[tuple[str, str]]:
     return cached
 
 
+def _tracepoint_hint(cat: str, name: str, tps: frozenset[tuple[str, str]]) -> list[str]:
+    """A did-you-mean line for a misspelt tracepoint (same category first, then any)."""
+    same = sorted(f"{c}:{n}" for c, n in tps if c == cat)
+    want = f"{cat}:{name}"
+    close = difflib.get_close_matches(want, same, 1) if same else []
+    if not close:
+        close = difflib.get_close_matches(want, sorted(f"{c}:{n}" for c, n in tps), 1)
+    return [f"Did you mean '{close[0]}'?"] if close else []
+
+
 def _expand_one(ap: ast.AttachPoint, ctx: PassContext) -> list[str]:
     p = ap.provider
     cat = ctx.catalog
@@ -60,7 +71,11 @@ def _expand_one(ap: ast.AttachPoint, ctx: PassContext) -> list[str]:
         if not has_wildcard(ap.target + ap.func):
             tps = _tp_set(ctx)
             if tps and (ap.target, ap.func) not in tps:
-                ctx.diags.error(f"tracepoint not found: {ap.target}:{ap.func}", ap.span)
+                ctx.diags.error(
+                    f"tracepoint not found: {ap.target}:{ap.func}",
+                    ap.span,
+                    *_tracepoint_hint(ap.target, ap.func, tps),
+                )
                 return []
             return [f"tracepoint:{ap.target}:{ap.func}"]
         cm, nm = glob(ap.target), glob(ap.func)

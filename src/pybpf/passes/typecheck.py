@@ -13,9 +13,11 @@ quiet round that learns map types, then a reporting round.  Results for later pa
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from pybpf.lang import ast
+from pybpf.lang.exprparse import BUILTINS
 from pybpf.passes import builtins, cdecl, exprtypes, probeargs
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
@@ -512,7 +514,10 @@ class Checker:
         v = self.types.enum_value(e.name)
         if v is not None:
             return v[1]
-        self.error(f"Unknown identifier: '{e.name}'", e.span)
+        names = sorted(b for b in BUILTINS if not b.startswith("__"))
+        close = difflib.get_close_matches(e.name, names, 1)
+        hints = [f"Did you mean '{close[0]}'?"] if close else []
+        self.error(f"Unknown identifier: '{e.name}'", e.span, *hints)
         return T.NONE
 
 

@@ -8,6 +8,7 @@ a pre-parsed printf format.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -72,4 +73,42 @@ def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver |
     return fast
 
 
-__all__ = ["Decoder", "decoder"]
+# Only the '-' flag and a width: bpftrace differs from C/Python on '0' with negatives,
+# on the space flag and on precision, so those take the general formatter.
+_SIMPLE_SPEC = re.compile(r"%(%|-?(?:[1-9]\d*)?([dis]))")
+
+
+def simple_printf(fmt: str, spec: EventSpec) -> str | None:
+    """A Python ``%`` format equivalent to the printf ``fmt`` for this event, or None.
+
+    Only plain ``%d``/``%i``/``%s`` conversions (with at most a ``-`` flag and a width) of
+    integer or string arguments qualify; bpftrace and Python agree on those, and Python's
+    ``%`` is several times faster than interpreting the format per line.
+    """
+    pos = 0
+    out: list[str] = []
+    args = iter(spec.fields)
+    for m in _SIMPLE_SPEC.finditer(fmt):
+        if "%" in fmt[pos : m.start()]:
+            return None  # something the simple pattern does not cover
+        out.append(fmt[pos : m.start()])
+        pos = m.end()
+        if m.group(1) == "%":
+            out.append("%%")
+            continue
+        f = next(args, None)
+        if f is None:
+            return None
+        conv = m.group(2)
+        if conv in "di" and not isinstance(f.type, IntType | BoolType):
+            return None
+        if conv == "s" and not isinstance(f.type, StringType | IntType):
+            return None
+        out.append(m.group(0).replace("%i", "%d") if conv == "i" else m.group(0))
+    if "%" in fmt[pos:] or next(args, None) is not None:
+        return None
+    out.append(fmt[pos:])
+    return "".join(out)
+
+
+__all__ = ["Decoder", "decoder", "simple_printf"]
