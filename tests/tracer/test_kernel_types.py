@@ -58,6 +58,7 @@ def test_array_index_at_run_time_and_nested_dot_member() -> None:
     assert ch == _comm()[2]
     # The BEGIN program runs in the tracer while it is running, so it is on the run queue.
     assert on_rq == "1"
+    # map_count sits in mm_struct's anonymous struct member.
     assert int(maps) > 10
 
 
@@ -111,9 +112,10 @@ def test_cast_to_task_struct_pointer() -> None:
     assert a == b
 
 
-def test_rawtracepoint_btf_pointer_args() -> None:
+@pytest.mark.parametrize("provider", ["rawtracepoint", "tp_btf"])
+def test_btf_pointer_args(provider: str) -> None:
     script = (
-        "rawtracepoint:sched_process_exit /pid == $1/ { "
+        f"{provider}:sched_process_exit /pid == $1/ {{ "
         'printf("%d %d %s %d\\n", pid, args.p->tgid, args.p->comm, args.p->real_parent->pid); '
         "exit(); }"
     )
