@@ -454,10 +454,7 @@ def _syn_retransmit() -> int:
     return ports[-1]
 
 
-@runners(
-    reason="pybpftrace codegen: ntop(2, args.saddr) loads the 4-byte array at context "
-    "offset 34 in one unaligned read (verifier: invalid bpf_context access off=34 size=4)",
-)
+@runners()
 def test_tcpretrans(runner: str) -> None:
     """A SYN dropped by a full accept queue: its retransmission in state SYN_SENT."""
     with tool("tcpretrans", runner) as t:

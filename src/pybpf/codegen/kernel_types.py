@@ -265,6 +265,22 @@ class KernelTypesGen:
         dst.type = t
         return dst
 
+    def tp_array_into(self: Gen, arg: ast.Expr, dst: Val, off: int) -> bool:
+        """Copy tracepoint array field ``args.f`` to ``dst+off`` byte by byte (True if done).
+
+        Record arrays sit at any offset (``__u8 saddr[4]`` at 34), and the verifier rejects
+        unaligned context loads wider than a byte.
+        """
+        if not (isinstance(arg, ast.FieldAccess) and isinstance(arg.expr, ast.Builtin)):
+            return False
+        f = self.tp_fields.get(arg.field) if arg.expr.name == "args" else None
+        if f is None or not f.is_array or f.data_loc:
+            return False
+        for i in range(f.size):
+            self.em.ldx(1, R1, 6, f.offset + i)
+            self.em.stx(1, self.frame.base_of(dst, R2), dst.off + off + i, R1)
+        return True
+
     # -- probe arguments held in the context ------------------------------------------------------
     def ctx_arg_field(self: Gen, e: ast.FieldAccess, t: T.Type) -> Val:
         """``args.name`` of a raw tracepoint / tp_btf / fentry: the u64 slot of the context."""
