@@ -154,3 +154,25 @@ def test_unknown_member_is_a_diagnostic() -> None:
     assert r.returncode != 0
     assert "does not contain a field named 'no_such_field'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_uprobe_casts_read_user_memory() -> None:
+    # In a uprobe, cast pointers are user pointers (bpftrace): indexing, a script struct
+    # member and ``*p`` all read the string the workload passes to getenv().
+    script = (
+        "struct two { char a; char b; } "
+        "uprobe:libc:getenv /pid == $1 && ((int8 *)arg0)[0] == 75/ { "
+        'printf("%c %c %c %s\\n", ((int8 *)arg0)[1], ((struct two *)arg0)->b, '
+        "*((int8 *)arg0 + 2), str(arg0)); exit(); }"
+    )
+    wl = "import ctypes\nctypes.CDLL(None).getenv(b'KTYPES_PROBE')\n"
+    assert _lines(run_tracer(script, workload=wl))[0] == "T T Y KTYPES_PROBE"
+
+
+def test_bswap() -> None:
+    script = (
+        "BEGIN { $x = (uint16)0x1234; $y = (uint32)0x11223344; $z = (uint64)0x0102030405060708; "
+        'printf("%x %x %lx %x\\n", bswap($x), bswap($y), bswap($z), bswap((uint16)0xabcd)); '
+        "exit(); }"
+    )
+    assert _lines(run_tracer(script))[0] == "3412 44332211 807060504030201 cdab"

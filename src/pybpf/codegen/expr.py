@@ -16,7 +16,6 @@ from pybpf.passes.types import (
     BoolType,
     IntType,
     OpaqueIdType,
-    PointerType,
     RecordType,
     StringType,
     StructType,
@@ -350,7 +349,7 @@ class ExprGen:
         self.em.movi(R2, size)
         self.em.mov(R3, self.frame.reg_of(p, R3))
         self.frame.free(p)
-        user = isinstance(pt, PointerType) and pt.space.value == "user"
+        user = self._user(pt, ptr)
         self.frame.call(Helper.PROBE_READ_USER if user else Helper.PROBE_READ_KERNEL)
         out = self.frame.new_reg(t)
         if _signed(t):

@@ -99,20 +99,33 @@ class KernelTypesGen:
         """The address of ``e`` (which :meth:`is_kernel_place` accepted)."""
         if isinstance(e, ast.Unary):
             pt = self.typeof(e.operand)
-            return Place(self.int_value(e.operand), 0, _target(pt), self._user(pt), (0, 0))
+            user = self._user(pt, e.operand)
+            return Place(self.int_value(e.operand), 0, _target(pt), user, (0, 0))
         if isinstance(e, ast.FieldAccess):
             return self._field_place(e)
         assert isinstance(e, ast.Index)
         return self._index_place(e)
 
-    def _user(self: Gen, pt: T.Type) -> bool:
-        return isinstance(pt, T.PointerType) and pt.space is T.AddrSpace.USER
+    def _user(self: Gen, pt: T.Type, e: ast.Expr | None = None) -> bool:
+        """Whether pointer ``e`` (of type ``pt``) points into user memory.
+
+        Explicitly user pointers are; in uprobes (like bpftrace) so is every pointer that
+        does not derive from ``curtask``, since casts and script structs carry no space.
+        """
+        if isinstance(pt, T.PointerType) and pt.space is T.AddrSpace.USER:
+            return True
+        if not self.user_space_default or e is None:
+            return False
+        root: ast.Expr = e
+        while isinstance(root, ast.FieldAccess | ast.Index | ast.Cast | ast.Unary):
+            root = root.operand if isinstance(root, ast.Unary) else root.expr
+        return not (isinstance(root, ast.Builtin) and root.name == "curtask")
 
     def _field_place(self: Gen, e: ast.FieldAccess) -> Place:
         bt = self.typeof(e.expr)
         if isinstance(bt, T.PointerType):
             st = bt.target
-            p = Place(self.int_value(e.expr), 0, st, self._user(bt), (0, 0))
+            p = Place(self.int_value(e.expr), 0, st, self._user(bt, e.expr), (0, 0))
         else:
             p = self.place(e.expr)
             st = p.type
@@ -130,7 +143,7 @@ class KernelTypesGen:
         bt = self.typeof(e.expr)
         if isinstance(bt, T.PointerType):
             elem = _target(bt)
-            p = Place(self.int_value(e.expr), 0, elem, self._user(bt), (0, 0))
+            p = Place(self.int_value(e.expr), 0, elem, self._user(bt, e.expr), (0, 0))
         else:
             p = self.place(e.expr)
             elem = bt.elem if isinstance(bt, T.ArrayType) else T.INT8
