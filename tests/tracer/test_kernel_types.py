@@ -3,6 +3,7 @@ members, BTF arguments of raw tracepoints, and sizeof/offsetof against the BTF d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -176,3 +177,34 @@ def test_bswap() -> None:
         "exit(); }"
     )
     assert _lines(run_tracer(script))[0] == "3412 44332211 807060504030201 cdab"
+
+
+def _c4_expected() -> tuple[int, int, int, int]:
+    raw = _comm().encode()[:4].ljust(4, b"\0")
+    a, b = (x - 256 if x > 127 else x for x in raw[:2])
+    u16 = int.from_bytes(raw[2:4], "little")
+    d = u16 >> 4
+    return a, b, u16 & 0xF, d - (1 << 12) if d & 0x800 else d
+
+
+C4 = (
+    "struct c4 { char a; char b; uint16 c:4; int16 d:12; } "
+    "BEGIN { $s = (struct c4 *)((uint64)curtask + offsetof(struct task_struct, comm)); "
+)
+
+
+def test_struct_value_printed_and_its_fields() -> None:
+    script = (
+        C4 + 'print(*$s); $v = *$s; printf("%d %d %d %d\\n", $v.a, $v.b, $v.c, $v.d); exit(); }'
+    )
+    printed, fields = _lines(run_tracer(script))[:2]
+    a, b, c, d = _c4_expected()
+    assert printed == f"{{ .a = {a}, .b = {b}, .c = {c}, .d = {d} }}"
+    assert fields == f"{a} {b} {c} {d}"
+
+
+def test_struct_value_json() -> None:
+    r = run_tracer(C4 + "print(*$s); exit(); }", "-f", "json")
+    rows = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
+    a, b, c, d = _c4_expected()
+    assert {"type": "value", "data": {"a": a, "b": b, "c": c, "d": d}} in rows

@@ -449,6 +449,8 @@ class ExprGen:
             return self.elem_of(self.expr(e.expr), base_t.offsets()[idx], base_t.elems[idx])
         if self.is_kernel_place(e):
             return self.kernel_read(e, t)
+        if isinstance(base_t, StructType):
+            return self.struct_value_field(e, t)
         raise CodegenError("field access is only supported on args and records", e.span)
 
     def tp_field(self: Gen, e: ast.FieldAccess, t: Type) -> Val:

@@ -109,12 +109,17 @@ class KernelTypesGen:
     def _user(self: Gen, pt: T.Type, e: ast.Expr | None = None) -> bool:
         """Whether pointer ``e`` (of type ``pt``) points into user memory.
 
-        Explicitly user pointers are; in uprobes (like bpftrace) so is every pointer that
-        does not derive from ``curtask``, since casts and script structs carry no space.
+        Explicitly user pointers are; in user-space probes (uprobes, syscall tracepoints)
+        so is every other pointer, as in bpftrace, except pointers to kernel (BTF) structs
+        and those derived from ``curtask``: casts and script structs carry no space.
         """
-        if isinstance(pt, T.PointerType) and pt.space is T.AddrSpace.USER:
+        if not isinstance(pt, T.PointerType):
+            return False
+        if pt.space is T.AddrSpace.USER:
             return True
-        if not self.user_space_default or e is None:
+        target = pt.target
+        kernel = isinstance(target, T.StructType) and target.origin == "btf"
+        if not self.user_space_default or e is None or kernel:
             return False
         root: ast.Expr = e
         while isinstance(root, ast.FieldAccess | ast.Index | ast.Cast | ast.Unary):
@@ -162,6 +167,35 @@ class KernelTypesGen:
             p.base = base
         p.type = elem
         return p
+
+    def struct_value_field(self: Gen, e: ast.FieldAccess, t: T.Type) -> Val:
+        """``$v.f`` of a struct value held by the program (a copy read earlier)."""
+        st = self.typeof(e.expr)
+        assert isinstance(st, T.StructType)
+        f = st.field(e.field)
+        if f is None:
+            raise CodegenError(f"'{st}' has no field named '{e.field}'", e.span)
+        if isinstance(f.type, T.StructType | T.ArrayType):
+            agg = self.expr(e.expr)
+            agg.off += f.offset
+            agg.type = f.type
+            return agg
+        if not f.bit_size:
+            return self.elem_of(self.expr(e.expr), f.offset, f.type)
+        agg = self.expr(e.expr)
+        base = self.frame.base_of(agg, R1)
+        v = self.frame.new_reg(t)
+        # The bytes the bitfield spans, little-endian, then shifted and masked like a read.
+        nbytes = (f.bit_offset + f.bit_size + 7) // 8
+        self.em.movi(v.reg, 0)
+        for i in reversed(range(nbytes)):
+            self.em.alui(AluOp.LSH, v.reg, 8)
+            self.em.ldx(1, R2, base, agg.off + f.offset + i)
+            self.em.alu(AluOp.OR, v.reg, R2)
+        self.frame.free(agg)
+        self.em.alui(AluOp.LSH, v.reg, 64 - f.bit_offset - f.bit_size)
+        self.em.alui(AluOp.ARSH if T.is_signed(f.type) else AluOp.RSH, v.reg, 64 - f.bit_size)
+        return v
 
     # -- reading --------------------------------------------------------------------------------
     def kernel_read(self: Gen, e: ast.Expr, t: T.Type) -> Val:

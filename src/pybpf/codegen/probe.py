@@ -29,6 +29,13 @@ _CTX_BUILTINS = {"args", "ctx", "retval", "func", "kstack", "ustack"} | {
 }
 
 
+def _aggregate(t: Type) -> bool:
+    """Kernel structs and arrays live in memory whatever their size."""
+    from pybpf.passes.types import ArrayType, StructType
+
+    return isinstance(t, StructType | ArrayType)
+
+
 def uses_ctx(node: ast.Node) -> bool:
     """True when the body reads the program context (so r6 keeps it)."""
     for n in ast.walk(node):
@@ -286,7 +293,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
 
     def declare_var(self, name: str, t: Type, zero: bool = False) -> Val:
         """A variable's home: an 8-byte stack slot for integers, memory for aggregates."""
-        if t.is_integer() or (t.size <= 8 and not t.is_string()):
+        if t.is_integer() or (t.size <= 8 and not t.is_string() and not _aggregate(t)):
             home = Val("spill", t, off=self.frame.alloc_stack(8), owned=False)
             if zero:
                 self.em.sti(8, FP, home.off, 0)
