@@ -99,6 +99,9 @@ class Session:
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> None:
         """Create every map and load every program."""
+        from pybpf.runtime import present as present_mod
+
+        present_mod.STRINGS[:] = self.script.strings
         from pybpf.bpf.maps import Map, MapSpec
         from pybpf.bpf.ringbuf import RingBuffer
         from pybpf.bpf.syscall import MapType
@@ -275,6 +278,7 @@ class Session:
         for prog in self.special[which]:
             prog.test_run(ctx_in=b"\0" * 8, repeat=0)
             if which == "BEGIN":
+                prog.close()  # it has run; like bpftrace, do not keep it loaded
                 self._drain()
 
     def _install_signals(self) -> dict[int, Any]:

@@ -136,3 +136,29 @@ def test_callback_error_is_raised_by_stop_and_the_run_still_ends() -> None:
     assert list(t.events(timeout=0)) == [Exit(0)]
     assert t.stop() == 0  # the error is raised once
     assert_gone(ids)
+
+
+def test_failed_attach_in_start_leaves_nothing_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pybpf.attach as at
+    from pybpf.errors import KernelError
+
+    real = at.attach_tracepoint
+    made: list[object] = []
+
+    def second_fails(prog: object, category: str, name: str) -> object:
+        if made:
+            raise KernelError("attach: simulated failure", 1)
+        link = real(prog, category, name)  # type: ignore[arg-type]
+        made.append(link)
+        return link
+
+    monkeypatch.setattr(at, "attach_tracepoint", second_fails)
+    t = Tracer(
+        "tracepoint:syscalls:sys_enter_getppid { @a = count(); }"
+        " tracepoint:syscalls:sys_enter_getpgid { @b = count(); }"
+    )
+    with pytest.raises(KernelError, match="simulated"):
+        t.start()
+    assert made and all(link.closed for link in made)  # type: ignore[attr-defined]
+    assert not t.running
+    assert t.object_ids() == {"prog": [], "map": [], "link": []}

@@ -75,3 +75,11 @@ def test_exit_in_the_script_ends_the_exporter() -> None:
     res = run("127.0.0.1:0", "-e", "BEGIN { @x = 3; exit(4); }")
     assert res.returncode == 4
     assert res.stdout == "\n\n@x: 3\n"
+
+
+@pytest.mark.parametrize("value", ["graphite=h:1", "prometheus", "prometheus=h"])
+def test_cli_export_value(value: str) -> None:
+    from pybpf.export.serve import cli_export
+
+    with pytest.raises(UsageError, match="--export: expected"):
+        cli_export(value, "BEGIN { exit(); }", "stdin", [])

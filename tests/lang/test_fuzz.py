@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,9 @@ from pybpf.lang.printer import format_program
 from pybpf.passes.pipeline import compile_frontend
 
 CATALOG = FakeCatalog(with_btf=False)
+# compile_frontend raises the recursion limit to 5000 on first use; doing it before the
+# tests start keeps hypothesis from warning that the limit changed under it.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TOKENS = [

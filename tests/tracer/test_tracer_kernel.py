@@ -177,3 +177,35 @@ def test_map_too_large_is_one_clear_error() -> None:
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
     assert "@m" in r.stderr
+
+
+def _libc() -> str:
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if "/libc.so" in path or "/libc-" in path:
+                return path
+    pytest.skip("no libc mapped")
+
+
+def test_uprobe_counts_exactly() -> None:
+    r = run_tracer(
+        f"uprobe:{_libc()}:getpid /pid == $1/ {{ @n = count(); }}" + EXIT_WITH,
+        workload=GETPIDS,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "@n: 1000" in r.stdout
+
+
+def test_system_runs_with_unsafe() -> None:
+    r = run_tracer('BEGIN { system("echo from-system"); exit(); }', "--unsafe")
+    assert r.returncode == 0, r.stderr
+    assert "from-system" in r.stdout.splitlines()
+
+
+def test_strftime_renders_local_time() -> None:
+    import time
+
+    r = run_tracer('BEGIN { printf("%s\\n", strftime("%Y-%m-%d", nsecs)); exit(); }')
+    assert r.returncode == 0, r.stderr
+    assert time.strftime("%Y-%m-%d") in r.stdout.splitlines()

@@ -69,7 +69,9 @@ class _Usage(Exception):
     pass
 
 
-def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, Any, Any]:
+def _frontend(
+    text: str, filename: str, params: list[str], unsafe: bool = False
+) -> tuple[Any, Any, Any, Any]:
     """Parse and analyse; returns (program, diags, source, resources or None)."""
     compile_frontend: Any = None
     try:
@@ -77,7 +79,7 @@ def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, An
     except ImportError:
         pass
     if compile_frontend is not None:
-        res = compile_frontend(text, filename, params)
+        res = compile_frontend(text, filename, params, unsafe=unsafe)
         return res.program, res.diags, res.source, res.resources
     from pybpf.lang.parser import parse
 
@@ -100,7 +102,7 @@ def compile_script(text: str, filename: str, params: list[str], unsafe: bool) ->
     from pybpf.codegen.script import generate
     from pybpf.diag import Diagnostic, Severity, render_all
 
-    program, diags, source, resources = _frontend(text, filename, params)
+    program, diags, source, resources = _frontend(text, filename, params, unsafe)
     if diags.has_errors():
         raise ScriptError(render_all(diags.items, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))

@@ -255,13 +255,39 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             return self.bswap_call(c, t)
         if name in ("kaddr", "cgroupid") or name in AGG_FUNCS:
             raise CodegenError(f"{name}() is not supported here", c.span)
-        if name in ("ksym", "usym", "strerror", "uptr", "kptr"):
+        if name == "strftime":
+            return self.strftime(c)
+        if name == "usym":
+            raise CodegenError("usym() is not supported yet", c.span)
+        if name in ("ksym", "strerror", "uptr", "kptr"):
             v = self.int_value(c.args[0])
             v.type = t
             return v
         if self.call_stmt(c):
             return Val("imm", INT64, imm=0)
         raise CodegenError(f"unknown function {name}()", c.span)
+
+    def strftime(self, c: ast.Call) -> Val:
+        """``strftime(fmt, ns)``: (format id, ns) rendered by user space as local time."""
+        from pybpf.passes.types import TimestampType
+
+        if len(c.args) != 2 or not isinstance(c.args[0], ast.String):
+            raise CodegenError("strftime() needs a literal format and a time", c.span)
+        self.script.out.strings.append(c.args[0].value)
+        fid = len(self.script.out.strings) - 1
+        t = TimestampType()
+        c.type = t
+        dst = self.alloc_mem(t)
+        dst.type = t
+        v = self.int_value(c.args[1])
+        base = self.frame.base_of(dst, R2)
+        self.em.sti(8, base, dst.off, fid)
+        if v.is_imm and -(1 << 31) <= v.imm < (1 << 31):
+            self.em.sti(8, base, dst.off + 8, v.imm)
+        else:
+            self.em.stx(8, base, dst.off + 8, self.frame.reg_of(v, R1))
+        self.frame.free(v)
+        return dst
 
     def strlen(self, c: ast.Call) -> Val:
         """Length of a string value (a bounded scan)."""

@@ -54,9 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     except PybpfError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
-    except OSError as e:  # the port is taken, the address is not ours ...
-        print(f"ERROR: serve {args.address}: {e.strerror or e}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

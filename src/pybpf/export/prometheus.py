@@ -42,6 +42,12 @@ def metric_name(map_name: str) -> str:
 
 
 def _label_values(key: Primitive, n: int) -> list[str]:
+    # Fast path for the most common keys (pid, comm...): one plain int or str.
+    kt = type(key)
+    if kt is int and n == 1:
+        return [str(key)]
+    if kt is str and n == 1:
+        return [key]  # type: ignore[list-item]
     if key is None:
         return []
     items = list(key.items) if isinstance(key, TupleValue) else [key]

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from pybpf.errors import UsageError
+from pybpf.errors import PybpfError, UsageError
 
 SELF = "pybpftrace_"
 
@@ -141,7 +141,10 @@ def run_exporter(
     try:
         with tracer:
             writer.attached_probes(tracer.probes)
-            server, thread = start_http_server(port, host, make_registry(tracer, labels))
+            try:
+                server, thread = start_http_server(port, host, make_registry(tracer, labels))
+            except OSError as e:  # the port is taken, the address is not ours ...
+                raise PybpfError(f"serve {host}:{port}: {e.strerror or e}") from None
             try:
                 real = int(server.server_address[1])
                 print(f"serving http://{host}:{real}/metrics", file=err, flush=True)
@@ -161,10 +164,20 @@ def run_exporter(
         out.flush()
 
 
+def cli_export(
+    value: str, script_text: str, filename: str, params: Sequence[str], unsafe: bool = False
+) -> int:
+    """``pybpftrace --export KIND=HOST:PORT``: check ``value`` and run the exporter."""
+    kind, sep, address = value.partition("=")
+    if not sep or kind != "prometheus":
+        raise UsageError(f"--export: expected prometheus=HOST:PORT, got {value!r}")
+    host, port = parse_address(address)
+    return run_exporter(script_text, filename, params, host, port, unsafe=unsafe)
+
+
 def _stats_fd() -> Any:
     """BPF run-time statistics on while the exporter runs (None where the kernel refuses)."""
     from pybpf.bpf.info import enable_stats
-    from pybpf.errors import PybpfError
 
     try:
         return enable_stats()
@@ -187,4 +200,11 @@ def _restore_signals(old: dict[int, Any]) -> None:
         signal.signal(s, h)
 
 
-__all__ = ["SelfMetrics", "make_registry", "parse_address", "run_exporter", "script_labels"]
+__all__ = [
+    "SelfMetrics",
+    "cli_export",
+    "make_registry",
+    "parse_address",
+    "run_exporter",
+    "script_labels",
+]

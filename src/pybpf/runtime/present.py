@@ -18,6 +18,7 @@ from pybpf.passes.types import (
     RecordType,
     StackType,
     SymbolType,
+    TimestampType,
     TupleType,
     Type,
 )
@@ -26,10 +27,18 @@ StackResolver = Callable[[StackType, int, int], str]
 """(stack type, stack id, pid) -> the rendered stack."""
 
 
+STRINGS: list[str] = []
+"""Compile-time strings events refer to by index (strftime formats); set by the session."""
+
+
 def present(
     t: Type | None, v: Any, probe_names: Sequence[str] = (), stacks: StackResolver | None = None
 ) -> Any:
     """The printable form of value ``v`` of type ``t``."""
+    if isinstance(t, TimestampType) and isinstance(v, tuple):
+        fid, ns = v
+        fmt = STRINGS[fid] if 0 <= fid < len(STRINGS) else "%H:%M:%S"
+        return _strftime(fmt, ns)
     if isinstance(t, StackType) and stacks is not None:
         if isinstance(v, bytes | bytearray) and len(v) >= 16:
             sid, pid = struct.unpack_from("<qQ", v)
@@ -52,6 +61,16 @@ def present(
         )
         return Tuple(items, v.names)
     return v
+
+
+def _strftime(fmt: str, ns: int) -> str:
+    """Local time of monotonic-clock ``ns`` (what ``nsecs`` returns), formatted."""
+    import time
+
+    wall = time.time_ns() - time.monotonic_ns() + ns
+    secs, rem = divmod(wall, 1_000_000_000)
+    fmt = fmt.replace("%f", f"{rem // 1000:06d}")
+    return time.strftime(fmt, time.localtime(secs))
 
 
 def _opaque(kind: str, v: Any, probe_names: Sequence[str]) -> Any:
