@@ -208,3 +208,11 @@ def test_struct_value_json() -> None:
     rows = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
     a, b, c, d = _c4_expected()
     assert {"type": "value", "data": {"a": a, "b": b, "c": c, "d": d}} in rows
+
+
+def test_dot_dereferences_struct_pointers() -> None:
+    # Current bpftrace: '.' on a struct pointer is '->'.
+    script = 'BEGIN { $t = curtask; printf("%d %s\\n", $t.parent.pid, curtask.comm); exit(); }'
+    ppid, comm = _lines(run_tracer(script))[0].split()
+    assert int(ppid) == os.getpid()
+    assert comm == _comm()
