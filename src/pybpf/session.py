@@ -50,6 +50,7 @@ _PROG_TYPES = {
     "raw_tracepoint": "RAW_TRACEPOINT",
     "perf_event": "PERF_EVENT",
     "kprobe": "KPROBE",
+    "tracing": "TRACING",
 }
 
 
@@ -172,6 +173,13 @@ class Session:
                 if p.code.functions:
                     raise  # callbacks cannot load without func_info
                 btf_fd, extra = None, {}  # line info is a convenience; load without it
+        if p.prog_type == "tracing":
+            # tp_btf: a TRACING program bound at load time to btf_trace_<name>.
+            from pybpf.attach.tracepoint import tp_btf_id
+            from pybpf.bpf.syscall import AttachType
+
+            extra["expected_attach_type"] = AttachType.TRACE_RAW_TP
+            extra["attach_btf_id"] = tp_btf_id(str(p.attach[0]["func"]))
         spec = ProgSpec(
             ProgType[_PROG_TYPES[p.prog_type]],
             tuple(insns),
@@ -209,6 +217,8 @@ class Session:
                     link = at.attach_tracepoint(prog, str(a["category"]), str(a["name"]))
                 elif prov == "rawtracepoint":
                     link = at.attach_raw_tracepoint(prog, str(a["func"]))
+                elif prov == "tp_btf":
+                    link = at.attach_tp_btf(prog)
                 elif prov in ("interval", "profile"):
                     from pybpf.attach.perf_event import attach_perf_event
 

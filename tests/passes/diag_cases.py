@@ -359,9 +359,9 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     (
-        "BEGIN { $x = (struct task_struct *)1; $y = $x.pid; }",
+        "BEGIN { $x = (int32 *)1; $y = $x.pid; }",
         [
-            "stdin:1:44-50: ERROR: Can not access field 'pid' on type 'struct task_struct *'. Try dereferencing it first, or using '->'"
+            "stdin:1:31-37: ERROR: Can not access field 'pid' on type 'int32 *'. Try dereferencing it first, or using '->'"
         ],
     ),
     (

@@ -34,17 +34,19 @@ _needs_bpftrace = pytest.mark.skipif(
 )
 
 
-def runners(reason: str) -> pytest.MarkDecorator:
-    """Run a test on pybpftrace (a strict xfail naming the tracer gap) and on bpftrace 0.17.
+def runners(reason: str = "") -> pytest.MarkDecorator:
+    """Run a test on pybpftrace (a strict xfail naming the tracer gap, when ``reason`` is
+    given) and on bpftrace 0.17.
 
     The bpftrace run is the oracle for the script and for the test: it passes today, so
     both are known to be right, and the pybpftrace run turns into XPASS (a failure) the day
-    the gap is closed, when the marker must go.
+    the gap is closed, when the reason must go.
     """
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     return pytest.mark.parametrize(
         "runner",
         [
-            pytest.param("pybpf", marks=pytest.mark.xfail(strict=True, reason=reason)),
+            pytest.param("pybpf", marks=marks),
             pytest.param("bpftrace", marks=_needs_bpftrace),
         ],
     )
@@ -200,10 +202,7 @@ def test_pidpersec() -> None:
     assert per_sec and sum(per_sec) >= 20, out
 
 
-@runners(
-    reason="pybpftrace codegen: field access through pointers (args.rqtp->tv_sec, "
-    "curtask->real_parent->pid) is not supported",
-)
+@runners()
 def test_naptime(runner: str) -> None:
     """A sleep(0.2) child: parent (us), child, and the requested seconds."""
     with tool("naptime", runner) as t:
@@ -251,11 +250,6 @@ def test_biolatency(tmp_path: Path) -> None:
     assert sum(histograms(out)["@usecs"].values()) >= 16
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pybpftrace codegen: rawtracepoint args (BTF-typed args.rq) are read as "
-    "tracepoint fields ('tracepoint has no field rq')",
-)
 def test_biosnoop(tmp_path: Path) -> None:
     """Rows for dd's direct writes on the root disk (vda)."""
     with tool("biosnoop") as t:
@@ -316,10 +310,7 @@ def test_cpuwalk() -> None:
         assert cpus.get(f"[{c}]", 0) > 0
 
 
-@runners(
-    reason="pybpftrace codegen: field access through BTF pointers "
-    "(curtask->se.cfs_rq->nr_queued) is not supported",
-)
+@runners()
 def test_runqlen(runner: str) -> None:
     """Samples under a busy loop, a queue-length histogram."""
     with tool("runqlen", runner) as t:
@@ -434,10 +425,7 @@ def _tcp_session(tx: int, rx: int) -> tuple[int, int]:
     return cport, sport
 
 
-@runners(
-    reason="pybpftrace codegen: field access through a cast BTF pointer "
-    "($tp->bytes_acked: 'field access is only supported on args and records')",
-)
+@runners()
 def test_tcplife(runner: str) -> None:
     """Our loopback session: ports, and KB sent / received."""
     with tool("tcplife", runner) as t:
@@ -466,10 +454,7 @@ def _syn_retransmit() -> int:
     return ports[-1]
 
 
-@runners(
-    reason="pybpftrace codegen: ntop(2, args.saddr) loads the 4-byte array at context "
-    "offset 34 in one unaligned read (verifier: invalid bpf_context access off=34 size=4)",
-)
+@runners()
 def test_tcpretrans(runner: str) -> None:
     """A SYN dropped by a full accept queue: its retransmission in state SYN_SENT."""
     with tool("tcpretrans", runner) as t:
@@ -481,10 +466,7 @@ def test_tcpretrans(runner: str) -> None:
     )
 
 
-@runners(
-    reason="pybpftrace codegen: field access through BTF pointers ($skb->sk), ntop() and "
-    "kstack are not supported",
-)
+@runners()
 def test_tcpdrop(runner: str) -> None:
     """Attaches and prints its header (no TCP drop with a socket is provoked here)."""
     with tool("tcpdrop", runner) as t:

@@ -12,12 +12,13 @@ from pybpf.codegen.helpers import Helper
 from pybpf.lang import ast
 from pybpf.passes.types import (
     INT64,
+    ArrayType,
     BoolType,
     IntType,
     OpaqueIdType,
-    PointerType,
     RecordType,
     StringType,
+    StructType,
     TupleType,
     Type,
 )
@@ -131,6 +132,8 @@ class ExprGen:
             return self.field_access(e, t)
         if isinstance(e, ast.TupleAccess):
             return self.tuple_access(e, t)
+        if isinstance(e, ast.Index):
+            return self.index_expr(e, t)
         if isinstance(e, ast.Tuple | ast.Record):
             return self.tuple_value(e, t)
         if isinstance(e, ast.IncDec):
@@ -254,6 +257,8 @@ class ExprGen:
     def unary(self: Gen, e: ast.Unary, t: Type) -> Val:
         """``-x``, ``~x``, ``!x`` and ``*ptr``."""
         if e.op == "*":
+            if isinstance(t, StructType | ArrayType):
+                return self.kernel_read(e, t)
             return self.deref(e.operand, t)
         v = self.int_value(e.operand)
         if v.is_imm:
@@ -344,7 +349,7 @@ class ExprGen:
         self.em.movi(R2, size)
         self.em.mov(R3, self.frame.reg_of(p, R3))
         self.frame.free(p)
-        user = isinstance(pt, PointerType) and pt.space.value == "user"
+        user = self._user(pt, ptr)
         self.frame.call(Helper.PROBE_READ_USER if user else Helper.PROBE_READ_KERNEL)
         out = self.frame.new_reg(t)
         if _signed(t):
@@ -431,6 +436,8 @@ class ExprGen:
     # -- fields and tuples --------------------------------------------------------------------
     def field_access(self: Gen, e: ast.FieldAccess, t: Type) -> Val:
         """``args.f`` / ``args->f`` from the tracepoint record, and record fields."""
+        if self.is_ctx_args(e.expr):
+            return self.ctx_arg_field(e, t)
         if isinstance(e.expr, ast.Builtin) and e.expr.name == "args":
             return self.tp_field(e, t)
         base_t = self.typeof(e.expr)
@@ -440,6 +447,10 @@ class ExprGen:
                 raise CodegenError(f"record has no field {e.field}", e.span)
             idx = names.index(e.field)
             return self.elem_of(self.expr(e.expr), base_t.offsets()[idx], base_t.elems[idx])
+        if self.is_kernel_place(e):
+            return self.kernel_read(e, t)
+        if isinstance(base_t, StructType):
+            return self.struct_value_field(e, t)
         raise CodegenError("field access is only supported on args and records", e.span)
 
     def tp_field(self: Gen, e: ast.FieldAccess, t: Type) -> Val:
@@ -504,6 +515,8 @@ class ExprGen:
         if isinstance(e.arg, ast.TypeSpec):
             size = typespec_size(e.arg, self.script.program)
             if size is None:
+                size = self.btf_sizeof(e.arg)
+            if size is None:
                 raise CodegenError(f"unknown type {e.arg}", e.span)
             return size
         return int(self.typeof(e.arg).size)
@@ -512,9 +525,11 @@ class ExprGen:
         """``offsetof(struct S, a.b)`` for structs defined in the script."""
         from pybpf.codegen.ctypes_layout import field_offset
 
-        if not isinstance(e.arg, ast.TypeSpec):
-            raise CodegenError("offsetof() of an expression is not supported", e.span)
-        off = field_offset(e.arg, e.path, self.script.program)
+        off = None
+        if isinstance(e.arg, ast.TypeSpec):
+            off = field_offset(e.arg, e.path, self.script.program)
+        if off is None:
+            off = self.btf_offsetof(e)
         if off is None:
             raise CodegenError(f"unknown field {'.'.join(e.path)} of {e.arg}", e.span)
         return off
@@ -522,7 +537,9 @@ class ExprGen:
     def has_call(self: Gen, e: ast.Node) -> bool:
         """True when generating ``e`` may emit a helper call (conservative)."""
         for n in ast.walk(e):
-            if isinstance(n, ast.Call | ast.Map | ast.MapAccess | ast.Tuple | ast.Record):
+            if isinstance(
+                n, ast.Call | ast.Map | ast.MapAccess | ast.Tuple | ast.Record | ast.Index
+            ):
                 return True
             if isinstance(n, ast.Builtin) and n.name not in ("args", "ctx", "probe", "ncpus"):
                 return True

@@ -17,7 +17,7 @@ from pybpf.codegen.emit import FP, R0, R1, R2, R3, R4
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, PointerType, StringType, Type
+from pybpf.passes.types import INT64, ArrayType, PointerType, StringType, StructType, Type
 
 # The mixins run as methods of ProbeGen; mypy cannot express a mixin's self type across
 # this import cycle, so ``self`` is typed loosely here and checked through ProbeGen's tests.
@@ -97,7 +97,7 @@ class MemGen:
 
     def store_into(self: Gen, dst: Val, off: int, e: ast.Expr, t: Type) -> None:
         """Evaluate ``e`` and store it at ``dst + off`` as type ``t``."""
-        if t.is_string() or t.size > 8 or t.size not in (1, 2, 4, 8):
+        if t.is_string() or t.size not in (1, 2, 4, 8) or isinstance(t, StructType | ArrayType):
             sub = Val(
                 "mem", t, reg=dst.reg, off=dst.off + off, owned=False, base_slot=dst.base_slot
             )

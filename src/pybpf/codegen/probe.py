@@ -11,6 +11,7 @@ from pybpf.codegen.expr import ExprGen
 from pybpf.codegen.frame import CodegenError, Frame, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.codegen.infer import type_of
+from pybpf.codegen.kernel_types import KernelTypesGen
 from pybpf.codegen.maps import AGG_FUNCS, MapGen
 from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
 from pybpf.codegen.stacks import StackGen
@@ -28,6 +29,13 @@ _CTX_BUILTINS = {"args", "ctx", "retval", "func", "kstack", "ustack"} | {
 }
 
 
+def _aggregate(t: Type) -> bool:
+    """Kernel structs and arrays live in memory whatever their size."""
+    from pybpf.passes.types import ArrayType, StructType
+
+    return isinstance(t, StructType | ArrayType)
+
+
 def uses_ctx(node: ast.Node) -> bool:
     """True when the body reads the program context (so r6 keeps it)."""
     for n in ast.walk(node):
@@ -38,7 +46,7 @@ def uses_ctx(node: ast.Node) -> bool:
     return False
 
 
-class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
+class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTypesGen):
     """Generates the program of one probe for one attach context."""
 
     def __init__(
@@ -243,6 +251,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
             return self.pton(c)
         if name == "ntop":
             return self.ntop(c, t)
+        if name == "bswap":
+            return self.bswap_call(c, t)
         if name in ("kaddr", "cgroupid") or name in AGG_FUNCS:
             raise CodegenError(f"{name}() is not supported here", c.span)
         if name == "strftime":
@@ -309,7 +319,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
 
     def declare_var(self, name: str, t: Type, zero: bool = False) -> Val:
         """A variable's home: an 8-byte stack slot for integers, memory for aggregates."""
-        if t.is_integer() or (t.size <= 8 and not t.is_string()):
+        if t.is_integer() or (t.size <= 8 and not t.is_string() and not _aggregate(t)):
             home = Val("spill", t, off=self.frame.alloc_stack(8), owned=False)
             if zero:
                 self.em.sti(8, FP, home.off, 0)

@@ -273,6 +273,7 @@ class ScriptGen:
             "software": "perf_event",
             "hardware": "perf_event",
             "rawtracepoint": "raw_tracepoint",
+            "tp_btf": "tracing",
             "uprobe": "kprobe",
             "uretprobe": "kprobe",
         }.get(prov)

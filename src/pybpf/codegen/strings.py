@@ -121,7 +121,12 @@ class StringGen:
         dst = self.alloc_mem(InetType())
         dst.type = InetType()
         self.zero_mem(dst, 24)
-        if isinstance(at, ArrayType):
+        if at.is_string() and at.size in (4, 16) and self.is_kernel_place(arg):
+            # BTF byte arrays (``__u8 u6_addr8[16]``) are typed as strings: same bytes.
+            at = ArrayType(UINT8, at.size)
+        if at.size in (4, 16) and self.tp_array_into(arg, dst, 8):
+            family = socket.AF_INET6 if at.size == 16 else socket.AF_INET
+        elif isinstance(at, ArrayType):
             family = socket.AF_INET6 if at.size == 16 else socket.AF_INET
             src = (
                 self.pton(arg)

@@ -183,7 +183,8 @@ def field_access(chk: Checker, e: ast.FieldAccess) -> T.Type:
         return t
     base: T.Type = t
     if isinstance(t, T.PointerType):
-        if not e.arrow:
+        # Current bpftrace dereferences struct pointers on '.' too (x.y is x->y).
+        if not e.arrow and not isinstance(t.target, T.StructType | T.RecordType):
             chk.error(f"Can not access field '{e.field}' on type '{t}'. Try dereferencing "
                        "it first, or using '->'", e.span)  # fmt: skip
             return T.NONE

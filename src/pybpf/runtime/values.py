@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from pybpf.output.values import Record, format_pointer
 from pybpf.output.values import Tuple as OTuple
 from pybpf.passes.types import (
     ArrayType,
@@ -20,11 +21,14 @@ from pybpf.passes.types import (
     InetType,
     IntType,
     MacAddrType,
+    PointerType,
     RecordType,
     StringType,
+    StructType,
     TimestampType,
     TupleType,
     Type,
+    is_signed,
 )
 
 _INT = {
@@ -85,9 +89,34 @@ def decode_value(t: Type, buf: bytes | memoryview, offset: int = 0) -> Any:
     if isinstance(t, ArrayType):
         es = t.elem.size
         return [decode_value(t.elem, buf, offset + i * es) for i in range(t.count)]
+    if isinstance(t, StructType) and t.fields:
+        return Record(tuple(_struct_fields(t, buf, offset)))
     if t.size in (1, 2, 4, 8):
         return decode_int(buf, offset, t.size, False)
     return bytes(buf[offset : offset + t.size])
+
+
+def _struct_fields(t: StructType, buf: bytes | memoryview, offset: int) -> list[tuple[str, Any]]:
+    """A C struct's members as ``(name, value)``: anonymous members' fields inline,
+    bitfields shifted out, pointers shown as ``0x...``."""
+    out: list[tuple[str, Any]] = []
+    for f in t.fields:
+        at = offset + f.offset
+        if not f.name and isinstance(f.type, StructType):
+            out.extend(_struct_fields(f.type, buf, at))
+        elif f.bit_size:
+            n = (f.bit_offset + f.bit_size + 7) // 8
+            v = (int.from_bytes(bytes(buf[at : at + n]), "little") >> f.bit_offset) & (
+                (1 << f.bit_size) - 1
+            )
+            if is_signed(f.type) and v >> (f.bit_size - 1):
+                v -= 1 << f.bit_size
+            out.append((f.name, v))
+        elif isinstance(f.type, PointerType):
+            out.append((f.name, format_pointer(decode_int(buf, at, 8, False))))
+        else:
+            out.append((f.name, decode_value(f.type, buf, at)))
+    return out
 
 
 __all__ = ["decode_int", "decode_str", "decode_value"]
