@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pybpf import procs
+from pybpf.codegen.userprobes import PROVIDERS as PROC_PROVIDERS
 from pybpf.errors import PybpfError, VerifierError
 from pybpf.runtime.events import EventKind
 
@@ -92,7 +94,9 @@ class Session:
         self.child: subprocess.Popen[bytes] | None = None
         self.attached = 0
         self.links: list[Any] = []
-        self._symbolizers: dict[int, Any] = {}
+        self.watch = procs.ProcessWatch(self.opts.command, self.opts.pid, True)
+        # Snapshots of the traced process's maps (kept after it exits) serve the stacks.
+        self._symbolizers: dict[int, Any] = self.watch.symbolizers
         self._handlers: dict[int, tuple[Any, Any]] = {}
 
     # -- loading --------------------------------------------------------------------------------
@@ -199,11 +203,8 @@ class Session:
 
                     count = int(a["freq"]) or 1000  # type: ignore[call-overload]
                     link = attach_perf_event(prog, str(a["target"]), period=count)
-                elif prov in ("uprobe", "uretprobe"):
-                    link = at.attach_uprobe(
-                        prog, str(a["target"]), str(a["func"]), int(a["offset"]),  # type: ignore[call-overload]
-                        retprobe=prov == "uretprobe", pid=self.opts.pid if self.opts.pid else -1,
-                    )  # fmt: skip
+                elif prov in PROC_PROVIDERS:
+                    link = procs.attach(p, prog, a, self.watch.pid)
                 else:
                     raise PybpfError(f"cannot attach {prov} probes")
                 self.stack.callback(link.close)
@@ -227,6 +228,10 @@ class Session:
         return self.exit_code
 
     def _run(self) -> None:
+        self.watch.start()
+        self.stack.callback(self.watch.close)
+        if self.watch.cpid and "cpid" in self.script.maps:
+            self.script.maps["cpid"].init = {b"\0" * 4: struct.pack("<Q", self.watch.cpid)}
         self.load()
         # Event probes are live before BEGIN runs (bpftrace's guarantee); timers (interval,
         # profile) start right after it, so a fast timer cannot call exit() before BEGIN's
@@ -238,8 +243,9 @@ class Session:
             print(self.opts.notify, flush=True)
         self._run_special("BEGIN")
         self.attach(timers=True)
-        if self.opts.command:
-            self.child = subprocess.Popen(self.opts.command, shell=True)
+        self.watch.release()
+        if self.watch.child is not None:
+            self.child = self.watch.child.proc
         self._loop()
         self._detach()
         # Events still queued after exit() or a signal are dropped, like bpftrace; END's own
@@ -282,16 +288,18 @@ class Session:
 
     def _loop(self) -> None:
         ring = self.ring
+        # A traced process is watched closely: its memory map is snapshotted each round.
+        timeout = procs.WATCH_INTERVAL if self.watch.pid else POLL_TIMEOUT
         while not self.stop:
             if ring is None:
-                time.sleep(POLL_TIMEOUT)
+                time.sleep(timeout)
             else:
                 try:
-                    ring.poll(self._on_record, POLL_TIMEOUT)
+                    ring.poll(self._on_record, timeout)
                 except InterruptedError:
                     pass
                 self.writer.out.flush()  # one write per batch of records, not per line
-            if self.child is not None and self.child.poll() is not None:
+            if self.watch.tick():
                 self.stop = True
 
     def _drain(self, discard: bool = False) -> None:

@@ -82,6 +82,13 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
                 return scope[name].type
         return self.script.var_types.get(name)
 
+    def builtin(self, e: ast.Builtin, t: Type) -> Val:
+        """Builtins, with the process-probe ones (``cpid``, USDT ``argN``) first."""
+        from pybpf.codegen.userprobes import user_builtin
+
+        v = user_builtin(self, e, t)
+        return v if v is not None else ExprGen.builtin(self, e, t)
+
     # -- program --------------------------------------------------------------------------------
     def generate(self) -> Code:
         """The whole program."""

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pybpf.codegen import userprobes
 from pybpf.codegen.attach import expand_tracepoints, normalize
 from pybpf.codegen.frame import CodegenError
 from pybpf.codegen.infer import type_of
@@ -259,6 +260,10 @@ class ScriptGen:
         for prov, aps in groups.items():
             if prov == "tracepoint":
                 self._tracepoints(probe, aps)
+                continue
+            if prov in userprobes.PROVIDERS:
+                for ap in aps:
+                    userprobes.generate(self, probe, ap)
                 continue
             for ap in aps:
                 self._simple(probe, ap)

@@ -1,0 +1,188 @@
+"""Programs for process-level probes: uprobes (one per match), USDT (one per probe site, so
+each gets its own argument specs), watchpoints, and the kernel-function probes this kernel
+may lack (compiled anyway; attaching reports what is missing).
+
+Also the builtins that depend on them: ``cpid`` (read from a one-entry array user space
+fills in after starting the child), ``argN`` of USDT probes (from the note's operand
+specs) and ``func`` of uprobes (the probed address and the pid, printed as a symbol).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pybpf.asm.opcodes import AluOp
+from pybpf.codegen.emit import FP, R0, R1, R2, R3, R6
+from pybpf.codegen.frame import CodegenError, Val
+from pybpf.codegen.helpers import Helper
+from pybpf.codegen.spec import MapDef, ProgDef
+from pybpf.lang import ast
+from pybpf.passes.types import IntType, Type
+
+if TYPE_CHECKING:
+    from pybpf.codegen.probe import ProbeGen
+    from pybpf.codegen.script import ScriptGen
+    from pybpf.elf.usdt import ArgSpec
+
+PROVIDERS = frozenset(
+    {"uprobe", "uretprobe", "usdt", "watchpoint", "asyncwatchpoint"}
+    | {"kprobe", "kretprobe", "fentry", "fexit"}
+)
+"""Attach-point providers this module generates programs for."""
+
+CPID_MAP = "cpid"
+"""One-entry array holding the ``-c`` child's pid (written before programs load)."""
+
+_PROG_TYPES = {"watchpoint": "perf_event", "asyncwatchpoint": "perf_event"}
+
+
+def generate(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
+    """Append the program(s) of attach point ``ap`` of ``probe`` to the script."""
+    from pybpf.codegen.probe import ProbeGen
+
+    prov = ap.provider
+    if prov == "usdt":
+        _usdt(sg, probe, ap)
+        return
+    matches = ap.matches or [ap.name]
+    ptype = _PROG_TYPES.get(prov, "kprobe")
+    for match in matches:
+        func = match.rsplit(":", 1)[-1] if prov in ("uprobe", "uretprobe") else ap.func
+        gen = ProbeGen(sg, probe, sg._probe_id(match), user_space=prov.startswith("u"))
+        code = gen.generate()
+        info = _info(ap)
+        info["func"] = func
+        sg.out.progs.append(ProgDef(match, ptype, prov, code, [info], label=match, span=ap.span))
+
+
+def _info(ap: ast.AttachPoint) -> dict[str, object]:
+    return {
+        "provider": ap.provider,
+        "target": ap.target,
+        "func": ap.func,
+        "offset": ap.offset,
+        "address": ap.address,
+        "length": ap.length,
+        "mode": ap.mode,
+    }
+
+
+def _usdt(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
+    from pybpf import elf
+    from pybpf.codegen.probe import ProbeGen
+    from pybpf.elf.reader import ElfError
+
+    matches = ap.matches or [ap.name]
+    for match in matches:
+        parts = match.split(":")
+        ns, name = (parts[-2], parts[-1]) if len(parts) >= 4 else ("", parts[-1])
+        path = ap.target
+        try:
+            sites = [
+                p
+                for p in elf.usdt_probes(elf.resolve_binary(path))
+                if p.name == name and (not ns or p.provider == ns)
+            ]
+        except (ElfError, OSError) as e:
+            raise CodegenError(f"usdt {path}: {e}", ap.span) from None
+        if not sites:
+            raise CodegenError(f"usdt probe not found: {match}", ap.span)
+        for site in sites:
+            gen = ProbeGen(sg, probe, sg._probe_id(f"usdt:{site.path}:{site.provider}:{name}"),
+                           user_space=True)  # fmt: skip
+            try:
+                gen.usdt_args = site.args  # type: ignore[attr-defined]
+            except ElfError as e:
+                raise CodegenError(str(e), ap.span) from None
+            code = gen.generate()
+            info = _info(ap)
+            info.update(target=site.path, offset=site.offset, semaphore=site.semaphore_offset,
+                        func=f"{site.provider}:{name}")  # fmt: skip
+            label = f"usdt:{site.path}:{site.provider}:{name}"
+            sg.out.progs.append(ProgDef(label, "kprobe", "usdt", code, [info], label=label,
+                                        span=ap.span))  # fmt: skip
+
+
+def cpid_map(sg: ScriptGen) -> str:
+    """The child-pid array (created on first use)."""
+    if CPID_MAP not in sg.out.maps:
+        sg.out.maps[CPID_MAP] = MapDef(CPID_MAP, "array", 4, 8, 1)
+    return CPID_MAP
+
+
+def user_builtin(gen: ProbeGen, e: ast.Builtin, t: Type) -> Val | None:
+    """``cpid``, USDT ``argN`` and uprobe ``func``; None for every other builtin."""
+    name = e.name
+    if name == "cpid":
+        mname = cpid_map(gen.script)
+        v = gen.frame.new_reg(t)
+        gen.em.ld_map_value(v.reg, mname, 0)
+        gen.em.ldx(8, v.reg, v.reg, 0)
+        return v
+    specs: list[ArgSpec] | None = getattr(gen, "usdt_args", None)
+    if specs is not None and name.startswith("arg") and name[3:].isdigit():
+        i = int(name[3:])
+        if i >= len(specs):
+            raise CodegenError(f"usdt probe has {len(specs)} arguments: {name} is not one", e.span)
+        return usdt_arg(gen, specs[i], t)
+    if name == "func" and gen.user_space_default and getattr(gen, "usdt_args", None) is None:
+        return _func_usym(gen, t)
+    return None
+
+
+def usdt_arg(gen: ProbeGen, spec: ArgSpec, t: Type) -> Val:
+    """One USDT operand: a constant, a saved register, or user memory at an address."""
+    from pybpf.elf.usdt import ArgKind
+
+    width = IntType(spec.size * 8, spec.signed)
+    if spec.kind is ArgKind.CONST:
+        return Val("imm", t, imm=spec.value)
+    if spec.symbol:
+        raise CodegenError(f"usdt argument '{spec.text}': symbolic operands are not supported")
+    if spec.kind is ArgKind.REG:
+        v = gen.frame.new_reg(t)
+        gen.em.ldx(8, v.reg, R6, spec.reg_offset)
+        if spec.size < 8:
+            gen.narrow(v.reg, width)
+        return v
+    slot = gen.frame.alloc_stack(8)
+    gen.frame.before_call()
+    gen.em.sti(8, FP, slot, 0)
+    gen.em.ldx(8, R3, R6, spec.reg_offset)
+    if spec.kind is ArgKind.SIB:
+        gen.em.ldx(8, R1, R6, spec.index_offset)
+        if spec.scale != 1:
+            gen.em.alui(AluOp.MUL, R1, spec.scale)
+        gen.em.alu(AluOp.ADD, R3, R1)
+    if spec.value:
+        gen.em.alui(AluOp.ADD, R3, spec.value)
+    gen.em.mov(R1, FP)
+    gen.em.alui(AluOp.ADD, R1, slot)
+    gen.em.movi(R2, spec.size)
+    gen.frame.call(Helper.PROBE_READ_USER)
+    v = gen.frame.new_reg(t)
+    gen.em.ldx(8, v.reg, FP, slot)
+    if spec.size < 8:
+        gen.narrow(v.reg, width)
+    return v
+
+
+def _func_usym(gen: ProbeGen, t: Type) -> Val:
+    """``func`` of a uprobe: (probed address, pid) -- a 16-byte ``usym`` value."""
+    gen.frame.before_call()
+    if t.size < 16:
+        gen.em.mov(R1, R6)
+        gen.frame.call(Helper.GET_FUNC_IP)
+        return gen.frame.result_r0(t)
+    dst = gen.alloc_mem(t)
+    gen.frame.before_call()
+    gen.em.mov(R1, R6)
+    gen.frame.call(Helper.GET_FUNC_IP)
+    gen.em.stx(8, gen.frame.base_of(dst, R1), dst.off, R0)
+    gen.frame.call(Helper.GET_CURRENT_PID_TGID)
+    gen.em.alui(AluOp.RSH, R0, 32)
+    gen.em.stx(8, gen.frame.base_of(dst, R1), dst.off + 8, R0)
+    return dst
+
+
+__all__ = ["CPID_MAP", "PROVIDERS", "cpid_map", "generate", "usdt_arg", "user_builtin"]
