@@ -214,29 +214,32 @@ def _attach_kernel(p: ProgDef, prog: Program, a: dict[str, object]) -> Any:
     from pybpf.attach.kprobe import attach_kprobe, kprobe_support
 
     func = str(a.get("func") or "")
+    ret = p.provider in ("kretprobe", "fexit")
     if p.provider in ("fentry", "fexit"):
-        raise NotSupportedError(
-            p.provider, "BPF trampolines (fentry/fexit) are not available on this kernel"
-            + kernel_hint(func),
-        )  # fmt: skip
+        raise ProbeUnavailable(
+            p.provider, "BPF trampolines are not available here", tracepoint_for(func, ret)
+        )
     ok, reason = kprobe_support()
     if not ok:
-        raise NotSupportedError(p.provider, reason + kernel_hint(func))
+        raise ProbeUnavailable(p.provider, reason, tracepoint_for(func, ret))
     return attach_kprobe(prog, func, _int(a.get("offset", 0)),
                          retprobe=p.provider == "kretprobe")  # fmt: skip
 
 
-def kernel_hint(func: str) -> str:
-    """``"; HINT: use tracepoint:..."`` when a tracepoint covers kernel function ``func``."""
-    tp = tracepoint_for(func)
-    return f"; HINT: use {tp} instead" if tp else ""
+class ProbeUnavailable(NotSupportedError):
+    """A probe type this kernel lacks; ``hint`` names a tracepoint that does the job."""
+
+    def __init__(self, feature: str, reason: str, tracepoint: str | None) -> None:
+        super().__init__(feature, reason)
+        self.hint = f"use {tracepoint} instead" if tracepoint else ""
 
 
-def tracepoint_for(func: str) -> str | None:
+def tracepoint_for(func: str, ret: bool = False) -> str | None:
     """The tracepoint that fires where kernel function ``func`` runs, when one exists.
 
     Syscall entry points (``__x64_sys_NAME``, ``__se_sys_NAME``, ``ksys_NAME``, ``sys_NAME``)
-    map to ``syscalls:sys_enter_NAME``; a function named like a tracepoint maps to it.
+    map to ``syscalls:sys_enter_NAME`` (``sys_exit_NAME`` for ``ret``urn probes); a function
+    named like a tracepoint maps to it.
     """
     from pybpf import tracefs
 
@@ -247,8 +250,9 @@ def tracepoint_for(func: str) -> str | None:
     for prefix in ("__x64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "ksys_", "sys_"):
         if func.startswith(prefix):
             name = func[len(prefix) :]
-            if ("syscalls", f"sys_enter_{name}") in tps:
-                return f"tracepoint:syscalls:sys_enter_{name}"
+            tp = f"sys_{'exit' if ret else 'enter'}_{name}"
+            if ("syscalls", tp) in tps:
+                return f"tracepoint:syscalls:{tp}"
     for cat, name in sorted(tps):
         if name == func:
             return f"tracepoint:{cat}:{name}"
@@ -259,10 +263,10 @@ __all__ = [
     "KERNEL_PROVIDERS",
     "WATCH_INTERVAL",
     "HeldChild",
+    "ProbeUnavailable",
     "ProcessWatch",
     "attach",
     "check_pid",
-    "kernel_hint",
     "pid_alive",
     "tracepoint_for",
 ]

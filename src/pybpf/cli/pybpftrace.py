@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             print(render(d, _SOURCE), file=sys.stderr)
         else:
             print(f"ERROR: {e}", file=sys.stderr)
+        if getattr(e, "hint", ""):
+            print(f"HINT: {e.hint}", file=sys.stderr)  # type: ignore[attr-defined]
         if args.v and isinstance(e, ProgramLoadError):
             print(e.log, file=sys.stderr)
         return 1

@@ -47,7 +47,8 @@ def generate(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
     matches = ap.matches or [ap.name]
     ptype = _PROG_TYPES.get(prov, "kprobe")
     for match in matches:
-        func = match.rsplit(":", 1)[-1] if prov in ("uprobe", "uretprobe") else ap.func
+        # A wildcard's matches name their functions; a plain point keeps its func (+off).
+        func = match.rsplit(":", 1)[-1] if any(c in ap.func for c in "*?[") else ap.func
         gen = ProbeGen(sg, probe, sg._probe_id(match), user_space=prov.startswith("u"))
         code = gen.generate()
         info = _info(ap)
