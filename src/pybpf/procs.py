@@ -149,8 +149,12 @@ class ProcessWatch:
             sym = self.symbolizers.get(pid)
             if sym is None:
                 self.symbolizers[pid] = Symbolizer(pid)
-            else:
-                sym.refresh()
+                return
+            old = (sym._maps, sym._starts)
+            sym.refresh()
+            if not sym._maps:
+                # An exiting process shows an empty map (its mm is gone): keep the last one.
+                sym._maps, sym._starts = old
         except ElfError:
             pass  # exited between the check and the read: the last snapshot stays
 
@@ -169,6 +173,8 @@ def attach(p: ProgDef, prog: Program, a: dict[str, object], pid: int) -> Any:
     from pybpf import attach as at
 
     prov = p.provider
+    if "multi" in a:
+        return _attach_multi(prog, a, pid)
     if prov in ("uprobe", "uretprobe"):
         path, off = _uprobe_location(a)
         return at.attach_uprobe(prog, path, offset=off, retprobe=prov == "uretprobe",
@@ -186,6 +192,32 @@ def attach(p: ProgDef, prog: Program, a: dict[str, object], pid: int) -> Any:
     if prov in KERNEL_PROVIDERS:
         return _attach_kernel(p, prog, a)
     raise PybpfError(f"cannot attach {prov} probes")
+
+
+class _SharedLink:
+    """Stands for a match attached through another entry's multi link (nothing to close)."""
+
+    def close(self) -> None:
+        """Nothing: the multi link owns the attachment."""
+
+
+def _attach_multi(prog: Program, a: dict[str, object], pid: int) -> Any:
+    from pybpf import attach as at
+
+    funcs = a["multi"]
+    if not isinstance(funcs, list) or not funcs:
+        return _SharedLink()
+    return at.attach_uprobe_multi(prog, str(a["target"]), symbols=[str(f) for f in funcs],
+                                  retprobe=a["provider"] == "uretprobe", pid=pid)  # fmt: skip
+
+
+def multi_attach_type(p: ProgDef) -> Any:
+    """The ``expected_attach_type`` a program on a uprobe_multi link loads with, or None."""
+    if p.attach and "multi" in p.attach[0]:
+        from pybpf.bpf.syscall import AttachType
+
+        return AttachType.TRACE_UPROBE_MULTI
+    return None
 
 
 def _int(v: object) -> int:
@@ -267,6 +299,7 @@ __all__ = [
     "ProcessWatch",
     "attach",
     "check_pid",
+    "multi_attach_type",
     "pid_alive",
     "tracepoint_for",
 ]

@@ -147,6 +147,8 @@ class Session:
             from pybpf.runtime.btfinfo import func_btf
 
             btf_fd, extra = func_btf(p.code.functions)
+        if procs.multi_attach_type(p) is not None:
+            extra["expected_attach_type"] = procs.multi_attach_type(p)
         spec = ProgSpec(
             ProgType[_PROG_TYPES[p.prog_type]],
             tuple(insns),

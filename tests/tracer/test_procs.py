@@ -212,3 +212,16 @@ def test_kernel_probes_missing_feature(
     assert main(["-e", script]) == 1
     err = capsys.readouterr().err
     assert err.splitlines() == [error] + ([hint] if hint else [])
+
+
+def test_uprobe_wildcard_in_libc_one_multi_link() -> None:
+    child = (
+        f"{PY} -c 'import ctypes;l=ctypes.CDLL(None)\n"
+        "[l.getpid() for _ in range(50)];[l.getppid() for _ in range(30)]'"
+    )
+    # getpid, getppid, getpgid, getpriority ...: every match on one uprobe_multi link.
+    r = trace("uretprobe:libc:getp* { @[func] = count(); }", "-c", child)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stderr.split()[1]) > 2  # "Attached N probes"
+    assert "@[getpid]: 50\n" in r.stdout
+    assert "@[getppid]: 30\n" in r.stdout
