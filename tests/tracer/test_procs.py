@@ -225,3 +225,15 @@ def test_uprobe_wildcard_in_libc_one_multi_link() -> None:
     assert int(r.stderr.split()[1]) > 2  # "Attached N probes"
     assert "@[getpid]: 50\n" in r.stdout
     assert "@[getppid]: 30\n" in r.stdout
+
+
+def test_usym_and_uaddr(binary: Path) -> None:
+    addr = symbol_address(binary, "counter")
+    script = (
+        f'uprobe:{binary}:leaf {{ @s[usym(uaddr("middle")), func] = count();'
+        f' @a[uaddr("counter") == {addr}] = count(); }}'
+    )
+    r = trace(script, "-c", str(binary))
+    assert r.returncode == 0, r.stderr
+    assert "@s[middle, leaf]: 7\n" in r.stdout
+    assert "@a[true]: 7\n" in r.stdout

@@ -157,6 +157,41 @@ def user_builtin(gen: ProbeGen, e: ast.Builtin, t: Type) -> Val | None:
     return None
 
 
+def user_call(gen: ProbeGen, c: ast.Call, t: Type) -> Val | None:
+    """``usym(addr)`` (address + pid, printed as a symbol) and ``uaddr("sym")`` (the
+    symbol's address in the probed binary); None for every other call."""
+    if c.name == "usym" and len(c.args) == 1 and t.size >= 16:
+        v = gen.int_value(c.args[0])
+        dst = gen.alloc_mem(t)
+        gen.em.stx(8, gen.frame.base_of(dst, R1), dst.off, gen.frame.reg_of(v, R1))
+        gen.frame.free(v)
+        gen.frame.before_call()
+        gen.frame.call(Helper.GET_CURRENT_PID_TGID)
+        gen.em.alui(AluOp.RSH, R0, 32)
+        gen.em.stx(8, gen.frame.base_of(dst, R1), dst.off + 8, R0)
+        return dst
+    if c.name == "uaddr" and len(c.args) == 1:
+        return Val("imm", t, imm=_uaddr(gen, c))
+    return None
+
+
+def _uaddr(gen: ProbeGen, c: ast.Call) -> int:
+    from pybpf import elf
+    from pybpf.elf.reader import ElfError
+
+    arg = c.args[0]
+    if not isinstance(arg, ast.String):
+        raise CodegenError("uaddr() needs a string literal", c.span)
+    targets = [ap.target for ap in gen.probe.attach_points if ap.provider in ("uprobe",
+               "uretprobe", "usdt")]  # fmt: skip
+    if not targets:
+        raise CodegenError("uaddr() can only be used in uprobe and usdt probes", c.span)
+    try:
+        return int(elf.find_symbol(elf.resolve_binary(targets[0]), arg.value).value)
+    except (ElfError, OSError, KeyError, LookupError) as e:
+        raise CodegenError(f'uaddr("{arg.value}"): {e}', c.span) from None
+
+
 def usdt_arg(gen: ProbeGen, spec: ArgSpec, t: Type) -> Val:
     """One USDT operand: a constant, a saved register, or user memory at an address."""
     from pybpf.elf.usdt import ArgKind
@@ -212,4 +247,4 @@ def _func_usym(gen: ProbeGen, t: Type) -> Val:
     return dst
 
 
-__all__ = ["CPID_MAP", "PROVIDERS", "cpid_map", "generate", "usdt_arg", "user_builtin"]
+__all__ = ["CPID_MAP", "PROVIDERS", "cpid_map", "generate", "usdt_arg", "user_builtin", "user_call"]
