@@ -237,3 +237,31 @@ def test_usym_and_uaddr(binary: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "@s[middle, leaf]: 7\n" in r.stdout
     assert "@a[true]: 7\n" in r.stdout
+
+
+def test_p_usdt_resolved_through_the_running_process() -> None:
+    code = 'import sys;sys.stdin.readline();[sys.audit("pybpf.p") for _ in range({n})]'
+    a = subprocess.Popen([PY, "-c", code.format(n=6)], stdin=subprocess.PIPE, text=True)
+    b = subprocess.Popen([PY, "-c", code.format(n=4)], stdin=subprocess.PIPE, text=True)
+    env = dict(os.environ, **{READY: "1"})
+    # "python3.11" names the file the process maps (PATH would find pyenv's shim script).
+    script = 'usdt:python3.11:python:audit /str(arg0) == "pybpf.p"/ { @[pid] = count(); }'
+    cmd = [sys.executable, "-m", "pybpf.cli.pybpftrace", "-p", str(a.pid), "-e", script]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)  # fmt: skip
+    try:
+        assert tracer.stdout is not None
+        assert tracer.stdout.readline().strip() == READY
+        for p in (b, a):
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            p.wait(30)
+        out, err = tracer.communicate(timeout=30)
+    finally:
+        for p in (a, b, tracer):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert tracer.returncode == 0, err
+    assert out.split("\n\n")[-1] == f"@[{a.pid}]: 6\n"

@@ -94,7 +94,9 @@ def _frontend(text: str, filename: str, params: list[str]) -> tuple[Any, Any, An
     return res.program, res.diags, res.source, None
 
 
-def compile_script(text: str, filename: str, params: list[str], unsafe: bool) -> CompiledScript:
+def compile_script(
+    text: str, filename: str, params: list[str], unsafe: bool, pid: int = 0
+) -> CompiledScript:
     """Source text -> compiled script; language errors raise :class:`ScriptError`."""
     from pybpf.codegen.frame import CodegenError
     from pybpf.codegen.script import generate
@@ -105,7 +107,7 @@ def compile_script(text: str, filename: str, params: list[str], unsafe: bool) ->
         raise ScriptError(render_all(diags.items, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
     try:
-        return generate(program, max_strlen=max_strlen, unsafe=unsafe, resources=resources)
+        return generate(program, max_strlen=max_strlen, unsafe=unsafe, resources=resources, pid=pid)
     except CodegenError as e:
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
         raise ScriptError(render_all([d], source)) from None
@@ -147,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
         print(dump_ast(program))
         return 0
-    script = compile_script(text, filename, args.params, args.unsafe)
+    script = compile_script(text, filename, args.params, args.unsafe, args.pid or 0)
     global _SOURCE
     from pybpf.diag import SourceFile
 

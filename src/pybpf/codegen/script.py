@@ -50,8 +50,11 @@ class ScriptGen:
         unsafe: bool = False,
         ringbuf_size: int = 1 << 24,
         resources: Any = None,
+        pid: int = 0,
     ) -> None:
         self.program = program
+        #: ``-p PID``: binary and library names resolve through that process's mappings.
+        self.pid = pid
         #: The front end's resource analysis (map key/value types unified over all uses).
         self.resources = resources
         self.max_strlen = max_strlen

@@ -49,6 +49,7 @@ def generate(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
     if prov in ("uprobe", "uretprobe") and len(matches) > 1 and not _uses_probe(probe):
         _uprobe_multi(sg, probe, ap, matches)
         return
+    target = in_process(ap.target, sg.pid)
     for match in matches:
         # A wildcard's matches name their functions; a plain point keeps its func (+off).
         func = match.rsplit(":", 1)[-1] if any(c in ap.func for c in "*?[") else ap.func
@@ -56,6 +57,8 @@ def generate(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
         code = gen.generate()
         info = _info(ap)
         info["func"] = func
+        if target:
+            info["target"] = target
         sg.out.progs.append(ProgDef(match, ptype, prov, code, [info], label=match, span=ap.span))
 
 
@@ -103,7 +106,7 @@ def _usdt(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
     for match in matches:
         parts = match.split(":")
         ns, name = (parts[-2], parts[-1]) if len(parts) >= 4 else ("", parts[-1])
-        path = ap.target
+        path = in_process(ap.target, sg.pid) or ap.target
         try:
             sites = [
                 p
@@ -128,6 +131,36 @@ def _usdt(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
             label = f"usdt:{site.path}:{site.provider}:{name}"
             sg.out.progs.append(ProgDef(label, "kprobe", "usdt", code, [info], label=label,
                                         span=ap.span))  # fmt: skip
+
+
+def in_process(name: str, pid: int) -> str | None:
+    """The file mapped by process ``pid`` that binary/library ``name`` means, or None.
+
+    ``-p PID`` probes go where that process's code lives: its own ``python3.11`` or
+    ``libc`` (by path, or by a name that its file's base name starts with).
+    """
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            paths = [ln.split(None, 5)[5].strip() for ln in f if len(ln.split(None, 5)) > 5]
+    except OSError:
+        return None
+    files = list(dict.fromkeys(p for p in paths if p.startswith("/")))
+    if name in files:
+        return name
+    base = name.rsplit("/", 1)[-1]
+    for path in files:
+        b = path.rsplit("/", 1)[-1]
+        if b == base or b.startswith((base + ".", "lib" + base + ".", base + "-")):
+            return f"/proc/{pid}/root{path}" if not _exists(path) else path
+    return None
+
+
+def _exists(path: str) -> bool:
+    import os
+
+    return os.path.exists(path)
 
 
 def cpid_map(sg: ScriptGen) -> str:
@@ -247,4 +280,13 @@ def _func_usym(gen: ProbeGen, t: Type) -> Val:
     return dst
 
 
-__all__ = ["CPID_MAP", "PROVIDERS", "cpid_map", "generate", "usdt_arg", "user_builtin", "user_call"]
+__all__ = [
+    "CPID_MAP",
+    "PROVIDERS",
+    "cpid_map",
+    "generate",
+    "in_process",
+    "usdt_arg",
+    "user_builtin",
+    "user_call",
+]
