@@ -23,6 +23,10 @@ WATCH_INTERVAL = 0.005
 """Seconds between checks of a traced process (exit, memory-map snapshot)."""
 
 
+SCAN_INTERVAL = 0.1
+"""Seconds between scans of user-stack map keys for new pids (system-wide runs)."""
+
+
 class HeldChild:
     """``sh -c CMD`` started stopped at a gate; :meth:`release` lets it ``exec`` CMD."""
 
@@ -103,6 +107,7 @@ class ProcessWatch:
         self.target = pid or 0
         self.child: HeldChild | None = None
         self.symbols = symbols
+        self._stack_maps = []
         from pybpf.runtime.usyms import SYMBOLIZERS
 
         self.symbolizers: dict[int, Any] = SYMBOLIZERS
@@ -129,6 +134,40 @@ class ProcessWatch:
         if self.child is not None:
             self.child.release()
 
+    def track_stacks(self, defs: dict[str, Any], maps: dict[str, Any]) -> None:
+        """Watch the maps whose keys hold user stacks: the pids found there get their
+        memory map snapshotted while they live (system-wide runs, without -p/-c)."""
+        from pybpf.passes.types import StackType, TupleType
+
+        for name, d in defs.items():
+            kt = d.key_type
+            offs: list[int] = []
+            if isinstance(kt, StackType) and kt.user:
+                offs = [8]
+            elif isinstance(kt, TupleType):
+                offs = [o + 8 for o, e in zip(kt.offsets(), kt.elems, strict=False)
+                        if isinstance(e, StackType) and e.user]  # fmt: skip
+            if offs and name in maps:
+                self._stack_maps.append((maps[name], offs))
+
+    _stack_maps: list[tuple[Any, list[int]]]
+    _next_scan = 0.0
+
+    def _scan_stacks(self) -> None:
+        import struct
+        import time
+
+        now = time.monotonic()
+        if now < self._next_scan:
+            return
+        self._next_scan = now + SCAN_INTERVAL
+        for m, offs in self._stack_maps:
+            for key in m.keys():
+                for off in offs:
+                    (pid,) = struct.unpack_from("<Q", key, off)
+                    if pid and pid not in self.symbolizers:
+                        self._snapshot(pid)
+
     def tick(self) -> bool:
         """True when the traced process is gone (the run ends)."""
         if self.child is not None:
@@ -136,6 +175,8 @@ class ProcessWatch:
         elif self.target:
             done = not pid_alive(self.target)
         else:
+            if self._stack_maps:
+                self._scan_stacks()
             return False
         if not done and self.symbols:
             self._snapshot(self.pid)

@@ -235,6 +235,7 @@ class Session:
         if self.watch.cpid and "cpid" in self.script.maps:
             self.script.maps["cpid"].init = {b"\0" * 4: struct.pack("<Q", self.watch.cpid)}
         self.load()
+        self.watch.track_stacks(self.script.maps, self.maps)
         # Event probes are live before BEGIN runs (bpftrace's guarantee); timers (interval,
         # profile) start right after it, so a fast timer cannot call exit() before BEGIN's
         # own output is out.

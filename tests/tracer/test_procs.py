@@ -26,7 +26,7 @@ __attribute__((noinline)) int twice(int x) { return 2 * x; }
 int main(void) {
     int s = 0;
     for (int i = 0; i < 7; i++) { middle(i); s += twice(i); }
-    usleep(100000);
+    usleep(300000);  /* system-wide runs find its pid in the stack keys meanwhile */
     return s == 42 ? 0 : 1;
 }
 """
@@ -265,3 +265,35 @@ def test_p_usdt_resolved_through_the_running_process() -> None:
                 p.wait()
     assert tracer.returncode == 0, err
     assert out.split("\n\n")[-1] == f"@[{a.pid}]: 6\n"
+
+
+def test_ustack_system_wide_after_exit(binary: Path) -> None:
+    # No -c/-p: the pid is found in the stack map's keys and its mappings kept.
+    wl = subprocess.Popen(["/bin/sh", "-c", f"read -r _; exec {binary}"], stdin=subprocess.PIPE,
+                          text=True)  # fmt: skip
+    env = dict(os.environ, **{READY: "1"})
+    script = (
+        f"uprobe:{binary}:leaf {{ @[ustack] = count(); }}"
+        " tracepoint:sched:sched_process_exit /pid == $1/ { exit(); }"
+    )
+    cmd = [sys.executable, "-m", "pybpf.cli.pybpftrace", "-e", script, str(wl.pid)]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)  # fmt: skip
+    try:
+        assert tracer.stdout is not None
+        assert tracer.stdout.readline().strip() == READY
+        assert wl.stdin is not None
+        wl.stdin.write("go\n")
+        wl.stdin.flush()
+        wl.wait(30)
+        out, err = tracer.communicate(timeout=30)
+    finally:
+        for p in (wl, tracer):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert tracer.returncode == 0, err
+    frames = [ln.strip() for ln in out.splitlines() if ln.startswith("        ")]
+    assert frames[:2] == ["leaf+0", frames[1]] and frames[1].startswith("middle+")
+    assert frames[2].startswith("main+")
+    assert "]: 7\n" in out
