@@ -230,6 +230,12 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
     def call_expr(self, c: ast.Call, t: Type) -> Val:
         """Calls with a value."""
         name = c.name
+        if name in ("usym", "uaddr"):
+            from pybpf.codegen.userprobes import user_call
+
+            u = user_call(self, c, t)
+            if u is not None:
+                return u
         if name == "str":
             return self.str_call(c, t)
         if name == "has_key" and c.args and isinstance(c.args[0], ast.Map):
@@ -252,12 +258,6 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen):
             return self.ntop(c, t)
         if name in ("kaddr", "cgroupid") or name in AGG_FUNCS:
             raise CodegenError(f"{name}() is not supported here", c.span)
-        if name in ("usym", "uaddr"):
-            from pybpf.codegen.userprobes import user_call
-
-            u = user_call(self, c, t)
-            if u is not None:
-                return u
         if name in ("ksym", "usym", "strerror", "uptr", "kptr"):
             v = self.int_value(c.args[0])
             v.type = t
