@@ -70,6 +70,13 @@ class HeldChild:
             self.proc.wait()
 
 
+def needs_user_symbols(script: Any) -> bool:
+    """True when the script can print user symbols (user stacks, uprobe/usdt values)."""
+    return "ustacks" in script.maps or any(
+        p.provider in ("uprobe", "uretprobe", "usdt") for p in script.progs
+    )
+
+
 def _dup_to_3(fd: int) -> Any:
     def dup() -> None:
         if fd != 3:
@@ -341,6 +348,7 @@ __all__ = [
     "attach",
     "check_pid",
     "multi_attach_type",
+    "needs_user_symbols",
     "pid_alive",
     "tracepoint_for",
 ]

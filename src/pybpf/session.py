@@ -94,7 +94,9 @@ class Session:
         self.child: subprocess.Popen[bytes] | None = None
         self.attached = 0
         self.links: list[Any] = []
-        self.watch = procs.ProcessWatch(self.opts.command, self.opts.pid, True)
+        self.watch = procs.ProcessWatch(
+            self.opts.command, self.opts.pid, procs.needs_user_symbols(script)
+        )
         # Snapshots of the traced process's maps (kept after it exits) serve the stacks.
         self._symbolizers: dict[int, Any] = self.watch.symbolizers
         self._handlers: dict[int, tuple[Any, Any]] = {}
@@ -292,7 +294,8 @@ class Session:
     def _loop(self) -> None:
         ring = self.ring
         # A traced process is watched closely: its memory map is snapshotted each round.
-        timeout = procs.WATCH_INTERVAL if self.watch.pid else POLL_TIMEOUT
+        close = self.watch.pid and self.watch.symbols
+        timeout = procs.WATCH_INTERVAL if close else POLL_TIMEOUT
         while not self.stop:
             if ring is None:
                 time.sleep(timeout)
