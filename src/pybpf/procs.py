@@ -109,13 +109,19 @@ class ProcessWatch:
     when the run must end.
     """
 
-    def __init__(self, command: str | None, pid: int | None, symbols: bool) -> None:
+    def __init__(
+        self, command: str | None, pid: int | None, symbols: bool, names: list[str] | None = None
+    ) -> None:
         self.command = command
         self.target = pid or 0
         self.child: HeldChild | None = None
         self.symbols = symbols
         self._stack_maps = []
+        from pybpf.runtime import usyms
         from pybpf.runtime.usyms import SYMBOLIZERS
+
+        if names is not None:
+            usyms.NAMES = names  # the probed functions' names ``func`` values point into
 
         self.symbolizers: dict[int, Any] = SYMBOLIZERS
 
@@ -255,8 +261,12 @@ def _attach_multi(prog: Program, a: dict[str, object], pid: int) -> Any:
     funcs = a["multi"]
     if not isinstance(funcs, list) or not funcs:
         return _SharedLink()
-    return at.attach_uprobe_multi(prog, str(a["target"]), symbols=[str(f) for f in funcs],
-                                  retprobe=a["provider"] == "uretprobe", pid=pid)  # fmt: skip
+    cookies = a.get("cookies")
+    return at.attach_uprobe_multi(
+        prog, str(a["target"]), symbols=[str(f) for f in funcs],
+        retprobe=a["provider"] == "uretprobe", pid=pid,
+        cookies=[int(c) for c in cookies] if isinstance(cookies, list) else (),
+    )  # fmt: skip
 
 
 def multi_attach_type(p: ProgDef) -> Any:

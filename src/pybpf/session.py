@@ -95,7 +95,7 @@ class Session:
         self.attached = 0
         self.links: list[Any] = []
         self.watch = procs.ProcessWatch(
-            self.opts.command, self.opts.pid, procs.needs_user_symbols(script)
+            self.opts.command, self.opts.pid, procs.needs_user_symbols(script), script.strings
         )
         # Snapshots of the traced process's maps (kept after it exits) serve the stacks.
         self._symbolizers: dict[int, Any] = self.watch.symbolizers

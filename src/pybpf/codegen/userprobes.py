@@ -54,6 +54,8 @@ def generate(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint) -> None:
         # A wildcard's matches name their functions; a plain point keeps its func (+off).
         func = match.rsplit(":", 1)[-1] if any(c in ap.func for c in "*?[") else ap.func
         gen = ProbeGen(sg, probe, sg._probe_id(match), user_space=prov.startswith("u"))
+        if func:
+            gen.func_name = func_name_id(sg, func)  # type: ignore[attr-defined]
         code = gen.generate()
         info = _info(ap)
         info["func"] = func
@@ -74,12 +76,14 @@ def _uprobe_multi(sg: ScriptGen, probe: ast.Probe, ap: ast.AttachPoint, matches:
     from pybpf.codegen.probe import ProbeGen
 
     gen = ProbeGen(sg, probe, sg._probe_id(matches[0]), user_space=True)
+    gen.func_name = -1  # type: ignore[attr-defined]  # from the link's cookie
     code = gen.generate()
     funcs = [m.rsplit(":", 1)[-1] for m in matches]
+    cookies = [func_name_id(sg, f) for f in funcs]
     attach: list[dict[str, object]] = []
     for i, f in enumerate(funcs):
         info = _info(ap)
-        info.update(func=f, multi=funcs if i == 0 else [])
+        info.update(func=f, multi=funcs if i == 0 else [], cookies=cookies if i == 0 else [])
         attach.append(info)
     sg.out.progs.append(ProgDef(matches[0], "kprobe", ap.provider, code, attach,
                                 label=ap.name, span=ap.span))  # fmt: skip
@@ -262,8 +266,40 @@ def usdt_arg(gen: ProbeGen, spec: ArgSpec, t: Type) -> Val:
     return v
 
 
+_GET_ATTACH_COOKIE = 174  # bpf_get_attach_cookie
+
+FUNC_NAME_TAG = 1 << 63
+"""Set in a ``usym`` address that is really an index into ``CompiledScript.strings``: the
+probed function's name, known when compiling (or from the link's cookie), so ``func`` prints
+right even after a short-lived process is gone (user addresses never have bit 63 set)."""
+
+
+def func_name_id(sg: ScriptGen, name: str) -> int:
+    """The index of ``name`` in the script's strings (added once)."""
+    strings = sg.out.strings
+    if name not in strings:
+        strings.append(name)
+    return strings.index(name)
+
+
 def _func_usym(gen: ProbeGen, t: Type) -> Val:
-    """``func`` of a uprobe: (probed address, pid) -- a 16-byte ``usym`` value."""
+    """``func`` of a uprobe: a 16-byte ``usym`` value, the probed function's name id
+    (tagged) when known, else (probed address, pid)."""
+    name_id: int | None = getattr(gen, "func_name", None)
+    if name_id is not None and t.size >= 16:
+        dst = gen.alloc_mem(t)
+        if name_id >= 0:
+            gen.em.movi(R0, name_id)
+        else:
+            gen.frame.before_call()
+            gen.em.mov(R1, R6)
+            gen.frame.call(_GET_ATTACH_COOKIE)
+        gen.em.movi(R1, 1)
+        gen.em.alui(AluOp.LSH, R1, 63)
+        gen.em.alu(AluOp.OR, R0, R1)
+        gen.em.stx(8, gen.frame.base_of(dst, R1), dst.off, R0)
+        gen.em.sti(8, gen.frame.base_of(dst, R1), dst.off + 8, 0)
+        return dst
     gen.frame.before_call()
     if t.size < 16:
         gen.em.mov(R1, R6)
@@ -282,8 +318,10 @@ def _func_usym(gen: ProbeGen, t: Type) -> Val:
 
 __all__ = [
     "CPID_MAP",
+    "FUNC_NAME_TAG",
     "PROVIDERS",
     "cpid_map",
+    "func_name_id",
     "generate",
     "in_process",
     "usdt_arg",

@@ -12,6 +12,13 @@ SYMBOLIZERS: dict[int, Any] = {}
 """pid -> :class:`~pybpf.elf.symbolize.Symbolizer` (shared by the stacks and ``usym``)."""
 
 
+NAMES: list[str] = []
+"""The running script's strings: a ``usym`` address with bit 63 set is an index here (the
+probed function's name, fixed when compiling; see ``codegen.userprobes.FUNC_NAME_TAG``)."""
+
+_TAG = 1 << 63
+
+
 def symbolizer(pid: int, cache: dict[int, Any] | None = None) -> Any:
     """The (cached) symbolizer of ``pid``; None when its memory map is unreadable."""
     from pybpf.elf.reader import ElfError
@@ -29,6 +36,9 @@ def symbolizer(pid: int, cache: dict[int, Any] | None = None) -> Any:
 
 def usym(addr: int, pid: int) -> str:
     """bpftrace's text of a ``usym``: the symbol name, else the address in hex."""
+    if addr & _TAG:
+        i = addr & ~_TAG
+        return NAMES[i] if i < len(NAMES) else f"0x{addr:x}"
     sym = symbolizer(pid)
     hit = sym.symbolize(addr) if sym is not None else None
     if hit is None or hit.symbol is None:
@@ -36,4 +46,4 @@ def usym(addr: int, pid: int) -> str:
     return str(hit.symbol)
 
 
-__all__ = ["SYMBOLIZERS", "symbolizer", "usym"]
+__all__ = ["NAMES", "SYMBOLIZERS", "symbolizer", "usym"]
