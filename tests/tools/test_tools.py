@@ -378,10 +378,9 @@ def _thread_child() -> subprocess.Popen[str]:
     )
 
 
-@runners(
-    reason="pybpftrace codegen: usym(arg2) in a uprobe is rejected by the verifier "
-    "(R8 invalid mem access 'scalar')",
-)
+@pytest.mark.parametrize(
+    "runner", ["pybpf", pytest.param("bpftrace", marks=_needs_bpftrace)]
+)  # pybpftrace gap closed on branch procs (uprobe func/usym)
 def test_threadsnoop(runner: str) -> None:
     """A Python thread start is a pthread_create() in that process."""
     with tool("threadsnoop", runner) as t:
@@ -393,9 +392,9 @@ def test_threadsnoop(runner: str) -> None:
     assert len(got) == 1 and got[0][2] == Path(sys.executable).name[:15]
 
 
-@runners(
-    reason="pybpftrace: usym() is printed as a raw address, not symbolised",
-)
+@pytest.mark.parametrize(
+    "runner", ["pybpf", pytest.param("bpftrace", marks=_needs_bpftrace)]
+)  # pybpftrace gap closed on branch procs (uprobe func/usym)
 def test_threadsnoop_symbol(runner: str) -> None:
     """The FUNC column names CPython's thread start routine."""
     with tool("threadsnoop", runner) as t:
@@ -566,10 +565,9 @@ def _tls_exchange(d: Path) -> None:
         server.wait()
 
 
-@runners(
-    reason="pybpftrace codegen: the func builtin in a uprobe is rejected by the verifier "
-    "(@func[tid] = func: R0 invalid mem access 'scalar')",
-)
+@pytest.mark.parametrize(
+    "runner", ["pybpf", pytest.param("bpftrace", marks=_needs_bpftrace)]
+)  # pybpftrace gap closed on branch procs (uprobe func/usym)
 def test_sslsnoop(tls_pair: Path, runner: str) -> None:
     """s_client's TLS calls: rows from openssl, some reads returning bytes."""
     with tool("sslsnoop", runner) as t:
@@ -580,10 +578,6 @@ def test_sslsnoop(tls_pair: Path, runner: str) -> None:
     assert any(int(r[4]) > 0 for r in got) and all(int(r[3]) >= 0 for r in got)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pybpftrace: the func builtin of a uprobe is printed as a raw address, not named",
-)
 def test_sslsnoop_names(tls_pair: Path) -> None:
     """The FUNC column names the OpenSSL functions."""
     with tool("sslsnoop") as t:
@@ -593,11 +587,6 @@ def test_sslsnoop_names(tls_pair: Path) -> None:
     assert {"SSL_read", "SSL_write"} <= funcs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pybpftrace codegen: the func builtin in a uprobe is rejected by the verifier "
-    "(@func[tid] = func: R0 invalid mem access 'scalar')",
-)
 def test_ssllatency(tls_pair: Path) -> None:
     """Latency histograms and stats keyed by function, for successes and failures."""
     with tool("ssllatency") as t:
