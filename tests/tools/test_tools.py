@@ -371,10 +371,11 @@ def test_gethostlatency() -> None:
 
 
 def _thread_child() -> subprocess.Popen[str]:
-    # The child lingers a moment: a tool resolves usym() from the live process's mappings.
+    # The child lingers: a tool resolves usym() from the live process's mappings when it
+    # reads the event, which under a loaded test run can take well over half a second.
     return _py(
         "import threading, time\nt = threading.Thread(target=print)\nt.start()\nt.join()\n"
-        "time.sleep(0.5)"
+        "time.sleep(2)"
     )
 
 
