@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pybpf import procs
+from pybpf.codegen.userprobes import PROVIDERS as PROC_PROVIDERS
 from pybpf.errors import PybpfError, VerifierError
 from pybpf.runtime.events import EventKind
 
@@ -99,7 +101,11 @@ class Session:
         self.child: subprocess.Popen[bytes] | None = None
         self.attached = 0
         self.links: list[Any] = []
-        self._symbolizers: dict[int, Any] = {}
+        self.watch = procs.ProcessWatch(
+            self.opts.command, self.opts.pid, procs.needs_user_symbols(script), script.strings
+        )
+        # Snapshots of the traced process's maps (kept after it exits) serve the stacks.
+        self._symbolizers: dict[int, Any] = self.watch.symbolizers
         self._handlers: dict[int, tuple[Any, Any]] = {}
 
     # -- loading --------------------------------------------------------------------------------
@@ -180,6 +186,8 @@ class Session:
 
             extra["expected_attach_type"] = AttachType.TRACE_RAW_TP
             extra["attach_btf_id"] = tp_btf_id(str(p.attach[0]["func"]))
+        if procs.multi_attach_type(p) is not None:
+            extra["expected_attach_type"] = procs.multi_attach_type(p)
         spec = ProgSpec(
             ProgType[_PROG_TYPES[p.prog_type]],
             tuple(insns),
@@ -238,11 +246,8 @@ class Session:
 
                     count = int(a["freq"]) or 1000  # type: ignore[call-overload]
                     link = attach_perf_event(prog, str(a["target"]), period=count)
-                elif prov in ("uprobe", "uretprobe"):
-                    link = at.attach_uprobe(
-                        prog, str(a["target"]), str(a["func"]), int(a["offset"]),  # type: ignore[call-overload]
-                        retprobe=prov == "uretprobe", pid=self.opts.pid if self.opts.pid else -1,
-                    )  # fmt: skip
+                elif prov in PROC_PROVIDERS:
+                    link = procs.attach(p, prog, a, self.watch.pid)
                 else:
                     raise PybpfError(f"cannot attach {prov} probes")
                 self.stack.callback(link.close)
@@ -266,7 +271,12 @@ class Session:
         return self.exit_code
 
     def _run(self) -> None:
+        self.watch.start()
+        self.stack.callback(self.watch.close)
+        if self.watch.cpid and "cpid" in self.script.maps:
+            self.script.maps["cpid"].init = {b"\0" * 4: struct.pack("<Q", self.watch.cpid)}
         self.load()
+        self.watch.track_stacks(self.script.maps, self.maps)
         # Event probes are live before BEGIN runs (bpftrace's guarantee); timers (interval,
         # profile) start right after it, so a fast timer cannot call exit() before BEGIN's
         # own output is out.
@@ -277,8 +287,9 @@ class Session:
             print(self.opts.notify, flush=True)
         self._run_special("BEGIN")
         self.attach(timers=True)
-        if self.opts.command:
-            self.child = subprocess.Popen(self.opts.command, shell=True)
+        self.watch.release()
+        if self.watch.child is not None:
+            self.child = self.watch.child.proc
         self._loop()
         self._detach()
         # Events still queued after exit() or a signal are dropped, like bpftrace; END's own
@@ -322,16 +333,19 @@ class Session:
 
     def _loop(self) -> None:
         ring = self.ring
+        # A traced process is watched closely: its memory map is snapshotted each round.
+        close = self.watch.pid and self.watch.symbols
+        timeout = procs.WATCH_INTERVAL if close else POLL_TIMEOUT
         while not self.stop:
             if ring is None:
-                time.sleep(POLL_TIMEOUT)
+                time.sleep(timeout)
             else:
                 try:
-                    ring.poll(self._on_record, POLL_TIMEOUT)
+                    ring.poll(self._on_record, timeout)
                 except InterruptedError:
                     pass
                 self.writer.out.flush()  # one write per batch of records, not per line
-            if self.child is not None and self.child.poll() is not None:
+            if self.watch.tick():
                 self.stop = True
 
     def _drain(self, discard: bool = False) -> None:

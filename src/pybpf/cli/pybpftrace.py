@@ -107,7 +107,9 @@ def _frontend(
     return res.program, res.diags, res.source, None
 
 
-def compile_script(text: str, filename: str, params: list[str], unsafe: bool) -> CompiledScript:
+def compile_script(
+    text: str, filename: str, params: list[str], unsafe: bool, pid: int = 0
+) -> CompiledScript:
     """Source text -> compiled script; language errors raise :class:`ScriptError`."""
     from pybpf.codegen.frame import CodegenError
     from pybpf.codegen.script import generate
@@ -118,7 +120,9 @@ def compile_script(text: str, filename: str, params: list[str], unsafe: bool) ->
         raise ScriptError(render_all(diags.items, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
     try:
-        script = generate(program, max_strlen=max_strlen, unsafe=unsafe, resources=resources)
+        script = generate(
+            program, max_strlen=max_strlen, unsafe=unsafe, resources=resources, pid=pid
+        )
     except CodegenError as e:
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
         raise ScriptError(render_all([d], source)) from None
@@ -187,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
 
         print(dump_ast(program))
         return 0
-    script = compile_script(text, filename, args.params, args.unsafe)
+    script = compile_script(text, filename, args.params, args.unsafe, args.pid or 0)
     global _SOURCE
     from pybpf.diag import SourceFile
 
@@ -286,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             print(render(d, _SOURCE), file=sys.stderr)
         else:
             print(f"ERROR: {e}", file=sys.stderr)
+        if getattr(e, "hint", ""):
+            print(f"HINT: {e.hint}", file=sys.stderr)  # type: ignore[attr-defined]
         if args.v and isinstance(e, ProgramLoadError):
             print(e.log, file=sys.stderr)
         return 1

@@ -90,6 +90,13 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
                 return scope[name].type
         return self.script.var_types.get(name)
 
+    def builtin(self, e: ast.Builtin, t: Type) -> Val:
+        """Builtins, with the process-probe ones (``cpid``, USDT ``argN``) first."""
+        from pybpf.codegen.userprobes import user_builtin
+
+        v = user_builtin(self, e, t)
+        return v if v is not None else ExprGen.builtin(self, e, t)
+
     # -- program --------------------------------------------------------------------------------
     def generate(self) -> Code:
         """The whole program."""
@@ -231,6 +238,12 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
     def call_expr(self, c: ast.Call, t: Type) -> Val:
         """Calls with a value."""
         name = c.name
+        if name in ("usym", "uaddr"):
+            from pybpf.codegen.userprobes import user_call
+
+            u = user_call(self, c, t)
+            if u is not None:
+                return u
         if name == "str":
             return self.str_call(c, t)
         if name == "has_key" and c.args and isinstance(c.args[0], ast.Map):

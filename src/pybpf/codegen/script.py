@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pybpf.codegen import userprobes
 from pybpf.codegen.attach import expand_tracepoints, normalize
 from pybpf.codegen.frame import CodegenError
 from pybpf.codegen.infer import type_of
@@ -49,8 +50,11 @@ class ScriptGen:
         unsafe: bool = False,
         ringbuf_size: int = 1 << 24,
         resources: Any = None,
+        pid: int = 0,
     ) -> None:
         self.program = program
+        #: ``-p PID``: binary and library names resolve through that process's mappings.
+        self.pid = pid
         #: The front end's resource analysis (map key/value types unified over all uses).
         self.resources = resources
         self.max_strlen = max_strlen
@@ -259,6 +263,10 @@ class ScriptGen:
         for prov, aps in groups.items():
             if prov == "tracepoint":
                 self._tracepoints(probe, aps)
+                continue
+            if prov in userprobes.PROVIDERS:
+                for ap in aps:
+                    userprobes.generate(self, probe, ap)
                 continue
             for ap in aps:
                 self._simple(probe, ap)

@@ -55,6 +55,10 @@ def present(
         return _opaque(t.kind, v, probe_names)
     if isinstance(t, SymbolType) and t.kind == "ksym" and isinstance(v, int):
         return _ksym(v)
+    if isinstance(t, SymbolType) and t.kind == "usym" and isinstance(v, bytes | bytearray):
+        from pybpf.runtime.usyms import usym
+
+        return usym(*struct.unpack_from("<QQ", v)) if len(v) >= 16 else v
     if isinstance(t, TupleType | RecordType) and isinstance(v, Tuple):
         items = tuple(
             present(et, x, probe_names, stacks) for et, x in zip(t.elems, v.items, strict=False)
