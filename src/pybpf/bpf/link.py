@@ -11,12 +11,15 @@ import os
 import struct
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pybpf.bpf import syscall as sc
 from pybpf.bpf.errs import kernel_error
 from pybpf.bpf.fd import Fd
-from pybpf.bpf.info import LinkInfo, link_info
 from pybpf.bpf.syscall import AttachType, Cmd
+
+if TYPE_CHECKING:
+    from pybpf.bpf.info import LinkInfo
 
 
 class Link:
@@ -50,6 +53,8 @@ class Link:
         """``bpf_link_info`` (only for BPF links)."""
         if self._fd is None:
             raise ValueError(f"{self.label}: attached by ioctl, no BPF link to describe")
+        from pybpf.bpf.info import link_info  # lazy: attaching never needs it
+
         return link_info(self._fd.fd)
 
     @property

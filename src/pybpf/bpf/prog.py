@@ -13,14 +13,17 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pybpf.asm.insn import Insn, encode
 from pybpf.bpf import syscall as sc
 from pybpf.bpf.errs import has_bpf_privilege, kernel_error
 from pybpf.bpf.fd import Fd
-from pybpf.bpf.info import ProgInfo, prog_info
 from pybpf.bpf.syscall import AttachType, Cmd, ProgType
 from pybpf.errors import KernelError, PrivilegeError, UsageError, VerifierError, errno_message
+
+if TYPE_CHECKING:
+    from pybpf.bpf.info import ProgInfo
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,15}$")
 _PROCESSED_RE = re.compile(r"processed (\d+) insns")
@@ -163,7 +166,7 @@ class Program:
 
         Its ``spec`` carries the kernel's translated instructions, type and name.
         """
-        from pybpf.bpf.info import ObjKind, fd_by_id
+        from pybpf.bpf.info import ObjKind, fd_by_id, prog_info
 
         fd = fd_by_id(ObjKind.PROG, prog_id)
         try:
@@ -195,6 +198,8 @@ class Program:
 
     def info(self, xlated: bool = False, jited: bool = False) -> ProgInfo:
         """``bpf_prog_info`` for this program."""
+        from pybpf.bpf.info import prog_info  # lazy: loading a program never needs it
+
         return prog_info(self.fd, xlated=xlated, jited=jited)
 
     @property

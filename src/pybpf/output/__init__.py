@@ -42,9 +42,8 @@ printf (``printf``)
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pybpf.output.json import JsonWriter
 from pybpf.output.printf import FormatSpec, check_format, format_printf, parse, parse_format
 from pybpf.output.text import TextWriter, format_primitive
 from pybpf.output.values import (
@@ -71,6 +70,9 @@ from pybpf.output.values import (
     lhist_index,
 )
 from pybpf.output.writer import Writer
+
+if TYPE_CHECKING:
+    from pybpf.output.json import JsonWriter
 
 __all__ = [
     "Array",
@@ -110,7 +112,18 @@ __all__ = [
 def make_writer(fmt: str, out: TextIO | None = None, err: TextIO | None = None) -> Writer:
     """The writer for ``-f text`` or ``-f json``."""
     if fmt == "json":
+        from pybpf.output.json import JsonWriter  # only -f json pays for it
+
         return JsonWriter(out, err)
     if fmt == "text":
         return TextWriter(out, err)
     raise ValueError(f"unknown output format: {fmt}")
+
+
+def __getattr__(name: str) -> Any:
+    """``JsonWriter`` loads on first use (start-up time of text-output runs)."""
+    if name == "JsonWriter":
+        from pybpf.output.json import JsonWriter
+
+        return JsonWriter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
