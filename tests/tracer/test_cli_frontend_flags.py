@@ -60,3 +60,11 @@ def test_export_needs_a_known_kind() -> None:
     p = tracer("--export", "graphite=1.2.3.4:5", "-e", "BEGIN { exit(); }")
     assert p.returncode != 0
     assert "Traceback" not in p.stderr and p.stderr.strip()
+
+
+def test_probe_type_not_compiled_yet_says_so() -> None:
+    """iter probes attach in pybpf.attach but the tracer cannot compile them yet: say that."""
+    p = tracer("-e", "iter:task { @n = count(); }")
+    assert p.returncode == 1
+    assert "iter probes are not supported by pybpftrace yet" in p.stderr
+    assert "Traceback" not in p.stderr

@@ -286,7 +286,7 @@ class ScriptGen:
             "uretprobe": "kprobe",
         }.get(prov)
         if ptype is None:
-            raise CodegenError(f"{prov} probes are not supported on this kernel", ap.span)
+            raise CodegenError(f"{prov} probes are not supported by pybpftrace yet", ap.span)
         name = ap.name if prov not in ("begin", "end") else prov.upper()
         pid = self._probe_id(name)
         gen = ProbeGen(self, probe, pid, user_space=prov in ("uprobe", "uretprobe"))
