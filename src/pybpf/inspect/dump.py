@@ -18,7 +18,8 @@ def prog_fd(prog_id: int) -> Fd:
     return fd
 
 
-def _resolver() -> CallResolver | None:
+def call_resolver() -> CallResolver | None:
+    """Names for translated helper calls from /proc/kallsyms, as bpftool gives them."""
     try:
         with open("/proc/kallsyms") as f:
             return kallsyms_resolver(f.read())
@@ -34,7 +35,7 @@ def xlated(prog_id: int) -> str:
         raise UsageError(
             f"program {prog_id} has no translated code visible (kernel.kptr_restrict?)"
         )
-    return format_xlated(decode(info.xlated), _resolver())
+    return format_xlated(decode(info.xlated), call_resolver())
 
 
 def jited_bytes(prog_id: int) -> tuple[bi.ProgInfo, bytes]:

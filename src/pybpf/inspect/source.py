@@ -16,7 +16,7 @@ from pybpf.asm.fmt import format_xlated_line
 from pybpf.asm.insn import decode
 from pybpf.bpf import info as bi
 from pybpf.errors import UsageError
-from pybpf.inspect.dump import _resolver, prog_fd
+from pybpf.inspect.dump import call_resolver, prog_fd
 
 
 def btf_strings(raw: bytes) -> bytes:
@@ -54,7 +54,7 @@ def xlated_with_source(prog_id: int) -> str:
         text = _string(strings, line_off).strip()
         where = f"{_string(strings, file_off)}:{line_col >> 10}:{line_col & 0x3FF}"
         at[insn_off] = f"; {text} [{where}]"
-    resolve = _resolver()
+    resolve = call_resolver()
     out = []
     for rec in disassemble(decode(info.xlated or b"")):
         if rec.index in at:
