@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pybpf import procs
 from pybpf.codegen.userprobes import PROVIDERS as PROC_PROVIDERS
 from pybpf.errors import PybpfError, VerifierError
+from pybpf.records import dataclass
 from pybpf.runtime.events import EventKind
 
 if TYPE_CHECKING:

@@ -12,10 +12,10 @@ import errno
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from pybpf.errors import KernelError, NotSupportedError, PrivilegeError, PybpfError
+from pybpf.records import dataclass
 
 _CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 _root: Path | None = None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pybpf.errors import AsmError
+from pybpf.records import dataclass
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)

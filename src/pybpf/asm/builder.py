@@ -19,7 +19,6 @@ places not yet known, use :class:`ProgramBuilder`::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
 from pybpf.asm.insn import Insn, _s32, slot_offsets
@@ -36,6 +35,7 @@ from pybpf.asm.opcodes import (
     Source,
 )
 from pybpf.errors import AsmError
+from pybpf.records import dataclass
 
 
 class Reg(IntEnum):

@@ -8,11 +8,11 @@ order. Formatters in :mod:`pybpf.asm.fmt` turn records into text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pybpf.asm.forms import Form, InvalidInsn, classify
 from pybpf.asm.insn import Insn, iter_slots
 from pybpf.asm.opcodes import AluOp, AtomicOp, Class, JmpOp, PseudoSrc, Size
+from pybpf.records import dataclass
 
 SIZE_SUFFIX = {Size.B: "b", Size.H: "h", Size.W: "w", Size.DW: "dw"}
 ALU_NAMES = {op: op.name.lower() for op in AluOp}

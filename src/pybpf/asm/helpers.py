@@ -7,10 +7,10 @@ verifier care about; they mirror the kernel's ``bpf_func_proto`` tables in meani
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 from pybpf.asm._helper_names import HELPER_NAMES
+from pybpf.records import dataclass
 
 
 class ArgKind(Enum):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from pybpf.asm.opcodes import LDDW, AluOp, Class, JmpOp, Mode, Size, Source
+from pybpf.records import dataclass
 
 _SLOT = struct.Struct("<BBhi")
 

@@ -11,7 +11,6 @@ import errno as E
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass
 
 from pybpf.asm.insn import Insn
 from pybpf.bpf import syscall as sc
@@ -22,6 +21,7 @@ from pybpf.bpf.maps import Map, MapSpec
 from pybpf.bpf.prog import LOG_LEVEL_BRANCH, ProgSpec
 from pybpf.bpf.syscall import AttachType, Cmd, MapFlags, MapType, ProgFlags, ProgType
 from pybpf.errors import PybpfError, errno_message
+from pybpf.records import dataclass
 
 RET0 = (Insn(0xB7, 0, 0, 0, 0), Insn(0x95))
 """``r0 = 0; exit``: the smallest program every type accepts."""

@@ -12,7 +12,6 @@ import errno as E
 import re
 import struct
 from collections.abc import Iterator, MutableMapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +22,7 @@ from pybpf.bpf.errs import kernel_error
 from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import Cmd, MapType, UpdateFlag
 from pybpf.errors import KernelError, UsageError
+from pybpf.records import dataclass
 
 PER_CPU_TYPES = frozenset(
     {

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from pybpf.bpf import syscall as sc
 from pybpf.bpf.errs import kernel_error
 from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import PerfFlag
+from pybpf.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import select
 import struct
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from types import TracebackType
 
 from pybpf.bpf.cpus import online_cpus
@@ -23,6 +22,7 @@ from pybpf.bpf.maps import Map
 from pybpf.bpf.perf import PerfAttr, enable, open_perf_event
 from pybpf.bpf.syscall import MapType, PerfFlag, PerfRecord, PerfSample, PerfSw, PerfType
 from pybpf.errors import PybpfError, UsageError
+from pybpf.records import dataclass
 
 _PAGE = mmap.PAGESIZE
 _HEAD, _TAIL = 1024, 1032

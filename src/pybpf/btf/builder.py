@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from pybpf.btf.index import BTF_MAGIC
 from pybpf.btf.types import (
@@ -32,6 +31,7 @@ from pybpf.btf.types import (
     Var,
 )
 from pybpf.errors import UsageError
+from pybpf.records import dataclass
 
 FUNC_INFO_SIZE = 8
 LINE_INFO_SIZE = 16

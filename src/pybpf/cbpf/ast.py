@@ -6,7 +6,7 @@ every :class:`Id` carries the qualifiers it will be compiled with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybpf.records import dataclass
 
 # A qualifier triple: (protocol, direction, address kind). "undef" in all three is libpcap's
 # ``qerr``: what a bare value inherits from something that has no qualifiers to lend.

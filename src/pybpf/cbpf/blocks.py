@@ -9,9 +9,10 @@ instruction for instruction like libpcap's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.cbpf import insn as I
+from pybpf.records import dataclass
 
 
 @dataclass(eq=False, slots=True)

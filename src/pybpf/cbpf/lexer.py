@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
 from pybpf.errors import PybpfError
+from pybpf.records import dataclass
 
 
 class FilterError(PybpfError):

@@ -16,12 +16,12 @@ kernel's classic interpreter does. ``mode`` picks the entry convention and the e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pybpf.asm.insn import Insn
 from pybpf.asm.opcodes import LDDW, AluOp, Class, JmpOp, Mode, PseudoSrc, Size, Source
 from pybpf.cbpf import insn as I
 from pybpf.errors import UsageError
+from pybpf.records import dataclass
 
 XDP_DROP, XDP_PASS = 1, 2
 A, X, PKT, END, T1, T2, SAVE, FP = 0, 6, 7, 8, 4, 5, 9, 10

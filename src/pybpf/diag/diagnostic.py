@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.diag.span import Span
+from pybpf.records import dataclass
 
 
 class Severity(enum.IntEnum):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from pybpf.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

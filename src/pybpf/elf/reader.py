@@ -12,10 +12,10 @@ import mmap
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import NamedTuple, Self
 
 from pybpf.errors import PybpfError, UsageError
+from pybpf.records import dataclass
 
 
 class ElfError(UsageError):

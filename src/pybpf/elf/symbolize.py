@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import bisect
 import os
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from pybpf.elf.reader import ElfError, ElfFile
 from pybpf.elf.symbols import SymbolTable
+from pybpf.records import dataclass
 
 
 @dataclass(frozen=True)

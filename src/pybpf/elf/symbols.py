@@ -6,7 +6,7 @@ import bisect
 import fnmatch
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.elf.reader import (
     ET_DYN,
@@ -18,6 +18,7 @@ from pybpf.elf.reader import (
     SymbolNotFoundError,
     SymType,
 )
+from pybpf.records import dataclass
 
 _CODE_TYPES = (SymType.FUNC, SymType.GNU_IFUNC)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import enum
 import re
 import struct
-from dataclasses import dataclass
 
 from pybpf.elf.reader import ElfError, ElfFile
+from pybpf.records import dataclass
 
 NT_STAPSDT = 3
 

@@ -20,10 +20,11 @@ Tree shape::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import TYPE_CHECKING, Any
 
 from pybpf.diag.span import NO_SPAN, Span
+from pybpf.records import dataclass
 
 if TYPE_CHECKING:
     from pybpf.passes.types import Type

@@ -9,10 +9,9 @@ token by token; expanded tokens carry the span of the macro use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pybpf.diag import DiagnosticBag, SourceFile, Span
 from pybpf.lang import ast
+from pybpf.records import dataclass
 
 #: Token kinds.
 IDENT, INT, STRING, VAR, MAP, PARAM, PARAMCOUNT, PUNCT, EOF = (

@@ -10,10 +10,11 @@ lexer (:class:`pybpf.lang.lexer.Lexer`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.diag import DiagnosticBag, SourceFile, Span
 from pybpf.lang import ast
+from pybpf.records import dataclass
 
 _DIRECTIVE = re.compile(r"[ \t]*#[ \t]*([A-Za-z_]+)?(.*)")
 _DEFINE = re.compile(r"([A-Za-z_]\w*)(\(([^)]*)\))?\s*(.*)", re.S)

@@ -17,7 +17,7 @@ This is bpftrace's map formatting step, independent of text or JSON:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.output.values import (
     U64_MASK,
@@ -37,6 +37,7 @@ from pybpf.output.values import (
     str_bytes,
     wrap,
 )
+from pybpf.records import dataclass
 
 Label = int | Symbolic
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pybpf.output.values import Buffer, Primitive, Symbolic, format_buffer, wrap
+from pybpf.records import dataclass
 
 _SPEC_RE = re.compile(
     r"%(-?)(\+?)( ?)(#?)(0?)(\*|\d+)?(?:\.(\*|\d+))?([hlLjzt]*)([diouxXeEfFgGaAcspn%]|rh|rx|r)"

@@ -33,7 +33,9 @@ import enum
 import socket
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from pybpf.records import dataclass
 
 U64_MASK = (1 << 64) - 1
 

@@ -8,10 +8,11 @@ running system (lazily: nothing is read until a pass needs it); tests pass their
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pybpf.diag import DiagnosticBag, SourceFile
+from pybpf.records import dataclass
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec

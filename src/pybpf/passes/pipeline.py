@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pybpf.diag import DiagnosticBag, SourceFile, render_all
@@ -27,6 +26,7 @@ from pybpf.passes import (
 )
 from pybpf.passes.context import Catalog, Options, PassContext, SystemCatalog
 from pybpf.passes.resources import Resources
+from pybpf.records import dataclass
 
 #: (name, function, blocking) in the order they run.
 PASSES: list[tuple[str, Callable[[ast.Program, PassContext], Any], bool]] = [

@@ -8,9 +8,9 @@ Used for ``printf``, ``errorf``/``warnf``, ``system`` and ``cat``.  Messages are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pybpf.passes import types as T
+from pybpf.records import dataclass
 
 _SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\d+|\*)?(?:\.(?P<prec>\d+|\*))?"
                    r"(?P<len>hh|h|ll|l|j|z|t|L)?(?P<conv>rx|rh|r|[diouxXcsp%])")  # fmt: skip

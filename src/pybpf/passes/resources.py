@@ -29,13 +29,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from pybpf.diag import Span
 from pybpf.lang import ast
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
+from pybpf.records import dataclass
 
 
 @dataclass

@@ -14,13 +14,14 @@ quiet round that learns map types, then a reporting round.  Results for later pa
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.lang import ast
 from pybpf.lang.exprparse import BUILTINS
 from pybpf.passes import builtins, cdecl, exprtypes, probeargs
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
+from pybpf.records import dataclass
 
 INT64_MAX = (1 << 63) - 1
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from pybpf.records import dataclass
 
 
 class Type:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from pybpf.records import dataclass
 from pybpf.runtime.values import decode_value
 
 if TYPE_CHECKING:

@@ -7,9 +7,8 @@ when loops are not allowed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pybpf.asm.insn import Insn
+from pybpf.records import dataclass
 from pybpf.verifier.opcheck import check_insn
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pybpf.asm.insn import Insn
+from pybpf.records import dataclass
 from pybpf.verifier import scalar as sc
 from pybpf.verifier.alu import do_alu
 from pybpf.verifier.calls import do_call, do_exit

@@ -7,8 +7,7 @@ exact for constants and falls back to ``[0, 2**32-1]`` when the range could wrap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pybpf.records import dataclass
 from pybpf.verifier import tnum as tn
 from pybpf.verifier.tnum import Tnum
 from pybpf.vm import semantics as sem

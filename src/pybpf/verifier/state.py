@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import Enum
 
+from pybpf.records import dataclass
 from pybpf.verifier import scalar as sc
 from pybpf.verifier.scalar import Scalar
 
