@@ -49,10 +49,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<15} {desc}")
         return 0
     if args.name not in known:
-        import difflib
+        from pybpf.diag.suggest import closest
 
-        close = difflib.get_close_matches(args.name, list(known), n=1)
-        hint = close[0] if close else ""
+        hint = closest(args.name, known) or ""
         raise UsageError(
             f"unknown tool '{args.name}'"
             + (f" (did you mean '{hint}'?)" if hint else "")

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from pybpf.asm.opcodes import AluOp, JmpOp
 from pybpf.codegen.emit import FP, R0, R1, R2, R3, R4
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.lang import ast
+from pybpf.output.values import AF_INET, AF_INET6
 from pybpf.passes.types import INT64, UINT8, ArrayType, InetType, Type
 
 # The mixins run as methods of ProbeGen (see expr.py for why ``self`` is loosely typed).
@@ -25,6 +25,8 @@ def pton_bytes(e: ast.Call) -> bytes:
     text = e.args[0].value if e.args and isinstance(e.args[0], ast.String) else None
     if text is None:
         raise CodegenError("pton() needs a string literal", e.span)
+    import socket  # compile time, and only for pton(): the module is slow to import
+
     for fam in (socket.AF_INET, socket.AF_INET6):
         try:
             return socket.inet_pton(fam, text)
@@ -125,9 +127,9 @@ class StringGen:
             # BTF byte arrays (``__u8 u6_addr8[16]``) are typed as strings: same bytes.
             at = ArrayType(UINT8, at.size)
         if at.size in (4, 16) and self.tp_array_into(arg, dst, 8):
-            family = socket.AF_INET6 if at.size == 16 else socket.AF_INET
+            family = AF_INET6 if at.size == 16 else AF_INET
         elif isinstance(at, ArrayType):
-            family = socket.AF_INET6 if at.size == 16 else socket.AF_INET
+            family = AF_INET6 if at.size == 16 else AF_INET
             src = (
                 self.pton(arg)
                 if isinstance(arg, ast.Call) and arg.name == "pton"
@@ -136,7 +138,7 @@ class StringGen:
             sub = Val("mem", at, reg=dst.reg, off=dst.off + 8, owned=False, base_slot=dst.base_slot)
             self.copy_into(sub, src, at)
         else:
-            family = socket.AF_INET
+            family = AF_INET
             v = self.int_value(arg)
             base = self.frame.base_of(dst, R2)
             if v.is_imm:

@@ -30,8 +30,6 @@ a :class:`MapData`.
 from __future__ import annotations
 
 import enum
-import socket
-import string
 from collections.abc import Sequence
 from dataclasses import field
 
@@ -253,7 +251,8 @@ def str_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-_PRINTABLE = frozenset(ord(c) for c in string.printable if c not in "\t\n\r\x0b\x0c")
+#: Bytes a buffer prints as themselves: printable ASCII, space included, no other whitespace.
+_PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
 def format_buffer(data: bytes, keep_ascii: bool = True, escape_hex: bool = True) -> str:
@@ -274,11 +273,17 @@ def format_buffer(data: bytes, keep_ascii: bool = True, escape_hex: bool = True)
     return "".join(parts)
 
 
+#: The kernel's address family numbers, as the BPF program records them.
+AF_INET, AF_INET6 = 2, 10
+
+
 def inet_ntop(family: int, addr: bytes) -> str:
     """``ntop()``: an IPv4 (4 bytes, family 2) or IPv6 (16 bytes, family 10) address."""
-    if family == socket.AF_INET:
+    import socket  # only when an address is printed: the module is slow to import
+
+    if family == AF_INET:
         return socket.inet_ntop(socket.AF_INET, addr[:4])
-    if family == socket.AF_INET6:
+    if family == AF_INET6:
         return socket.inet_ntop(socket.AF_INET6, addr[:16])
     return ""
 

@@ -7,8 +7,7 @@ Fills :class:`~pybpf.lang.ast.AttachPoint` fields (``provider``, ``target``, ``f
 
 from __future__ import annotations
 
-import difflib
-
+from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.lang.lexer import parse_int_literal
 from pybpf.passes.context import PassContext
@@ -59,8 +58,7 @@ class _Checker:
         spelled, args = parts[0], parts[1:]
         prov = ALIASES.get(spelled, spelled)
         if prov not in PROVIDERS:
-            close = difflib.get_close_matches(spelled, sorted(PROVIDERS | set(ALIASES)), 1)
-            hints = [f"Did you mean '{close[0]}'?"] if close else []
+            hints = did_you_mean(spelled, PROVIDERS | set(ALIASES))
             self.ctx.diags.error(f"Invalid probe type: {spelled}", ap.span, *hints)
             return
         ap.provider = prov

@@ -7,10 +7,10 @@ checked here too.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.passes import printf
 from pybpf.passes import types as T
@@ -380,10 +380,7 @@ def check_call(chk: Checker, c: ast.Call, statement: bool) -> T.Type:
         return _user_fn(chk, c, fn)
     for a in c.args:
         chk.expr(a)
-    hints = []
-    close = difflib.get_close_matches(name, sorted(KNOWN | set(chk.functions)), n=1)
-    if close:
-        hints.append(f"Did you mean '{close[0]}'?")
+    hints = did_you_mean(name, KNOWN | set(chk.functions))
     sp = c.span
     name_span = type(sp)(sp.file, sp.line, sp.col, sp.line, sp.col + len(name), sp.start,
                          sp.start + len(name))  # fmt: skip

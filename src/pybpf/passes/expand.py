@@ -9,10 +9,10 @@ too.  Kernel function and uprobe names without wildcards are checked at attach t
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 
+from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.passes.context import PassContext
 
@@ -58,10 +58,7 @@ def _tracepoint_hint(cat: str, name: str, tps: frozenset[tuple[str, str]]) -> li
     """A did-you-mean line for a misspelt tracepoint (same category first, then any)."""
     same = sorted(f"{c}:{n}" for c, n in tps if c == cat)
     want = f"{cat}:{name}"
-    close = difflib.get_close_matches(want, same, 1) if same else []
-    if not close:
-        close = difflib.get_close_matches(want, sorted(f"{c}:{n}" for c, n in tps), 1)
-    return [f"Did you mean '{close[0]}'?"] if close else []
+    return did_you_mean(want, same) or did_you_mean(want, (f"{c}:{n}" for c, n in tps))
 
 
 def _expand_one(ap: ast.AttachPoint, ctx: PassContext) -> list[str]:

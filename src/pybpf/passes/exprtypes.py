@@ -6,9 +6,9 @@ small); each takes the checker, types its operands through it and returns the re
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
 
+from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.passes import probeargs
 from pybpf.passes import types as T
@@ -205,8 +205,7 @@ def field_access(chk: Checker, e: ast.FieldAccess) -> T.Type:
             if not base.fields and base.origin == "btf" and not base.byte_size:
                 chk.error(f"Incomplete type '{base}' has no known fields", e.span)
             else:
-                close = difflib.get_close_matches(e.field, [x.name for x in base.fields], 1)
-                hints = [f"Did you mean '{close[0]}'?"] if close else []
+                hints = did_you_mean(e.field, [x.name for x in base.fields])
                 chk.error(f"Struct/union of type '{base}' does not contain a field named "
                            f"'{e.field}'", e.span, *hints)  # fmt: skip
             return T.NONE

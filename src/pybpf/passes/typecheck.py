@@ -13,9 +13,9 @@ quiet round that learns map types, then a reporting round.  Results for later pa
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import field
 
+from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.lang.exprparse import BUILTINS
 from pybpf.passes import builtins, cdecl, exprtypes, probeargs
@@ -516,9 +516,7 @@ class Checker:
         if v is not None:
             return v[1]
         names = sorted(b for b in BUILTINS if not b.startswith("__"))
-        close = difflib.get_close_matches(e.name, names, 1)
-        hints = [f"Did you mean '{close[0]}'?"] if close else []
-        self.error(f"Unknown identifier: '{e.name}'", e.span, *hints)
+        self.error(f"Unknown identifier: '{e.name}'", e.span, *did_you_mean(e.name, names))
         return T.NONE
 
 
