@@ -81,6 +81,9 @@ def _process(cls: type, opts: dict[str, Any]) -> type:
     own = cls.__dict__
     class_hash = own.get("__hash__", MISSING)
     explicit_hash = not (class_hash is MISSING or (class_hash is None and "__eq__" in own))
+    undocumented = not cls.__doc__
+    if undocumented:  # else the stdlib builds one with inspect.signature (slow: tokenize)
+        cls.__doc__ = cls.__name__
     out: Any = dataclasses.dataclass(
         cls,
         init=False,
@@ -93,6 +96,8 @@ def _process(cls: type, opts: dict[str, Any]) -> type:
     )
     flds: tuple[Field[Any], ...] = dataclasses.fields(out)
     setattr(out, _FROZEN, frozen)
+    if undocumented:
+        out.__doc__ = f"{cls.__name__}({', '.join(f.name for f in flds if f.init)})"
     if opts["init"] and "__init__" not in own:
         out.__init__ = _make_init(out, flds)
     if opts["repr"] and "__repr__" not in own:
