@@ -75,7 +75,11 @@ class CompiledScript:
     #: Probe names by probe id (``probe`` builtin values).
     probe_names: list[str] = field(default_factory=list)
     max_strlen: int = 1024
-    ringbuf_size: int = 1 << 24
+    #: 8 MiB.  The kernel maps a ring buffer's data pages twice into the reader, all at mmap
+    #: time, so the ring counts twice in peak RSS: 16 MiB made a BEGIN-only run 52 MiB, 8 MiB
+    #: makes it 36 MiB (bpftrace: 88).  Half of it (the quiet-submit zone) still holds ~40 ms
+    #: of flat-out printf records, enough for 100k events/s without loss (BENCHMARKS.md).
+    ringbuf_size: int = 1 << 23
     #: Script map names in the order bpftrace prints them at exit.
     print_order: list[str] = field(default_factory=list)
     #: Strings referred to by id from events (strftime formats, ...).
