@@ -40,7 +40,8 @@ class _Source:
 
     slot: int
     user: bool
-    #: Bytes the source holds when known (a value in program memory), else None.
+    #: Bytes a value in program memory holds (reads stop there, the rest stays zero);
+    #: None for memory outside the program.
     cap: int | None
 
 
@@ -153,9 +154,11 @@ class JoinBufGen:
         slot = self.frame.alloc_stack(8)
         at = self.typeof(arg)
         aggregate = isinstance(at, T.ArrayType | T.StringType | T.StructType)
+        # Memory outside the program is read for the whole length, past the field's end if
+        # asked, as bpftrace does; only the program's own values are bounded by their size.
         if aggregate and self._tp_field_addr(arg):
             self.em.stx(8, FP, slot, R3)
-            return _Source(slot, False, at.size)
+            return _Source(slot, False, None)
         if aggregate and self.is_kernel_place(arg):
             # An array member behind a pointer: read it where it is, not through a copy.
             p = self.place(arg)
@@ -166,7 +169,7 @@ class JoinBufGen:
                 self.em.ldx(8, R3, FP, slot)
                 self.em.alui(AluOp.ADD, R3, p.off)
                 self.em.stx(8, FP, slot, R3)
-            return _Source(slot, p.user, at.size)
+            return _Source(slot, p.user, None)
         v = self.expr(arg)
         if v.kind == "mem":
             cap = v.type.size if v.type is not None else None
