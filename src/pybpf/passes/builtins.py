@@ -319,6 +319,12 @@ def _join_result(chk: Checker, c: ast.Call) -> T.Type:
     return T.VOID
 
 
+def _pton(chk: Checker, c: ast.Call) -> T.Type:
+    """``pton("addr")``: 4 bytes, or 16 for an address with a ':' (bpftrace's rule)."""
+    v6 = bool(c.args) and isinstance(c.args[0], ast.String) and ":" in c.args[0].value
+    return T.ArrayType(T.UINT8, 16 if v6 else 4)
+
+
 def _same_int(chk: Checker, c: ast.Call) -> T.Type:
     return c.args[0].type or T.INT64 if c.args else T.INT64
 
@@ -351,7 +357,7 @@ HANDLERS: dict[str, Callable[[Checker, ast.Call], T.Type]] = {
     "cgroupid": _simple(T.UINT64, 1, None, "s"),
     "cgroup_path": _simple(T.OpaqueIdType("cgroup_path"), 1, 2, "is"),
     "ntop": _simple(T.InetType(), 1, 2, "**"),
-    "pton": _simple(T.ArrayType(T.UINT8, 16), 1, None, "s"),
+    "pton": _simple(_pton, 1, None, "s"),
     "macaddr": _simple(T.MacAddrType(), 1, None, "*"),
     "strerror": _simple(T.OpaqueIdType("strerror"), 1, None, "i"),
     "reg": _simple(T.UINT64, 1, None, "s"),
