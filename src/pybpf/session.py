@@ -382,6 +382,10 @@ class Session:
             w.time(time.strftime(str(spec.info["fmt"])))
         elif kind in (EventKind.CLEAR, EventKind.ZERO):
             self._clear(str(spec.info["map"]), zero=kind is EventKind.ZERO)
+        elif kind is EventKind.JOIN:
+            from pybpf.runtime.events import decode_join
+
+            w.join(decode_join(rec, str(spec.info["sep"])))
         elif kind is EventKind.SYSTEM:
             from pybpf.output import format_printf
 

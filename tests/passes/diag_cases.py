@@ -202,6 +202,47 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     ('BEGIN { @x = buf("a", -1); }', ["stdin:1:14-26: ERROR: buf cannot use negative length (-1)"]),
+    # buf()/join() argument checks: bpftrace 0.17 prints the same lines (checked), except
+    # that its join() message lacks the function name ("() only supports ...").
+    (
+        "BEGIN { @x = buf(1); }",
+        ["stdin:1:14-20: ERROR: buf() expects a length argument for non-array type integer"],
+    ),
+    (
+        'BEGIN { @x = buf("abc"); }',
+        ["stdin:1:14-24: ERROR: buf() expects a length argument for non-array type string"],
+    ),
+    (
+        "BEGIN { $t = (1, 2); @x = buf($t, 2); }",
+        ["stdin:1:27-37: ERROR: buf() expects an integer, string, or array argument but saw tuple"],
+    ),
+    (
+        'BEGIN { @x = buf("a", "b"); }',
+        ["stdin:1:14-27: ERROR: buf() only supports integer arguments (string provided)"],
+    ),
+    (
+        'BEGIN { @x = buf("a", 1, 2); }',
+        ["stdin:1:14-28: ERROR: buf() takes up to 2 arguments (3 provided)"],
+    ),
+    (
+        'BEGIN { printf("%d\\n", buf("abc", 3)); }',
+        [
+            "stdin:1:9-38: ERROR: printf: %d specifier expects a value of type integer"
+            " (buffer supplied)"
+        ],
+    ),
+    (
+        'BEGIN { join("abc"); }',
+        ["stdin:1:9-20: ERROR: join() only supports int or pointer arguments (string provided)"],
+    ),
+    (
+        "BEGIN { join(0, 1); }",
+        ["stdin:1:9-19: ERROR: join() expects a string literal (integer provided)"],
+    ),
+    (
+        "BEGIN { join(); }",
+        ["stdin:1:9-15: ERROR: join() requires at least one argument (0 provided)"],
+    ),
     (
         'BEGIN { @x = str(1, "a"); }',
         ["stdin:1:14-25: ERROR: str() only supports integer arguments (string provided)"],

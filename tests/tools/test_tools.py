@@ -157,10 +157,7 @@ def test_setuids() -> None:
     ]
 
 
-@runners(
-    reason="pybpftrace: join() is compiled but its ring-buffer event is not printed "
-    "(session has no EventKind.JOIN handler)",
-)
+@runners()
 def test_execsnoop(runner: str) -> None:
     """A command we run, with its arguments."""
     with tool("execsnoop", runner) as t:

@@ -12,6 +12,7 @@ increments the lost-event counter in the globals map, which user space reports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pybpf.asm.opcodes import AluOp, JmpOp
@@ -49,11 +50,19 @@ class EventGen:
         args: list[ast.Expr],
         *,
         wake: bool = False,
+        payload: Callable[[Val], None] | None = None,
+        payload_size: int = 0,
         **info: object,
     ) -> None:
-        """Send one event carrying the values of ``args``."""
+        """Send one event carrying the values of ``args``.
+
+        ``payload(record)`` instead writes ``payload_size`` bytes of its own after the header
+        (``join()``'s strings): the record value's register may only be read through
+        ``frame.reg_of`` (it lives in a callee-saved register or a spill slot).
+        """
         types = [self.arg_type(a) for a in args]
         fields, size = _layout(types)
+        size = max(size, payload_size)
         spec = self.script.events.add(kind, fields, size, **info)
         rec_size = spec.record_size
         self.frame.before_call()
@@ -67,8 +76,10 @@ class EventGen:
         self.em.jmpi(JmpOp.JEQ, R0, 0, lost)
         self.em.sti(4, R0, 0, spec.id)
         self.em.sti(4, R0, 4, 0)
-        if args:
+        if args or payload is not None:
             self.frame.before_call()  # the record pointer must survive argument helpers
+        if payload is not None:
+            payload(rec)
         base = Val("mem", None, reg=rec.reg, off=HEADER, owned=False)
         for a, f in zip(args, fields, strict=True):
             base.reg = rec.reg if rec.kind == "reg" else base.reg

@@ -14,6 +14,7 @@ from pybpf.passes.types import (
     INT64,
     ArrayType,
     BoolType,
+    BufferType,
     IntType,
     OpaqueIdType,
     RecordType,
@@ -484,7 +485,7 @@ class ExprGen:
 
     def elem_of(self: Gen, agg: Val, off: int, t: Type) -> Val:
         """The element at ``off`` of an in-memory aggregate."""
-        if t.is_string() or isinstance(t, TupleType | RecordType):
+        if t.is_string() or isinstance(t, TupleType | RecordType | BufferType):
             agg.off += off
             agg.type = t
             return agg

@@ -104,6 +104,9 @@ class MemGen:
             if isinstance(e, ast.Call) and e.name == "str":
                 self.str_call(e, t, into=sub)
                 return
+            if isinstance(e, ast.Call) and e.name == "buf":
+                self.buf_call(e, t, into=sub)
+                return
             if isinstance(e, ast.Builtin) and e.name == "comm" and t.size >= 16:
                 self.frame.before_call()
                 self.addr_into(R1, sub)

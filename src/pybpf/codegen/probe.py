@@ -11,6 +11,7 @@ from pybpf.codegen.expr import ExprGen
 from pybpf.codegen.frame import CodegenError, Frame, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.codegen.infer import type_of
+from pybpf.codegen.joinbuf import JoinBufGen
 from pybpf.codegen.kernel_types import KernelTypesGen
 from pybpf.codegen.maps import AGG_FUNCS, MapGen
 from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
@@ -30,10 +31,10 @@ _CTX_BUILTINS = {"args", "ctx", "retval", "func", "kstack", "ustack"} | {
 
 
 def _aggregate(t: Type) -> bool:
-    """Kernel structs and arrays live in memory whatever their size."""
-    from pybpf.passes.types import ArrayType, StructType
+    """Kernel structs, arrays and buffers live in memory whatever their size."""
+    from pybpf.passes.types import ArrayType, BufferType, StructType
 
-    return isinstance(t, StructType | ArrayType)
+    return isinstance(t, StructType | ArrayType | BufferType)
 
 
 def uses_ctx(node: ast.Node) -> bool:
@@ -46,7 +47,7 @@ def uses_ctx(node: ast.Node) -> bool:
     return False
 
 
-class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTypesGen):
+class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTypesGen, JoinBufGen):
     """Generates the program of one probe for one attach context."""
 
     def __init__(
@@ -230,7 +231,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             elif name == "delete":
                 self.map_delete(c.args[0], c.args[1:])
             elif name == "join":
-                self.emit_event(EventKind.JOIN, c.args[:1], sep=_lit(c.args, 1, " "))
+                self.join_call(c)
             else:
                 return False
         return True
@@ -246,6 +247,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
                 return u
         if name == "str":
             return self.str_call(c, t)
+        if name == "buf":
+            return self.buf_call(c)
         if name == "has_key" and c.args and isinstance(c.args[0], ast.Map):
             return self.has_key(c.args[0], c.args[1:])
         if name == "strlen":
@@ -493,14 +496,6 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             raise CodegenError(f"{s.kind} outside a loop", s.span)
         brk, cont = self.loops[-1]
         self.em.ja(brk if s.kind == "break" else cont)
-
-
-def _lit(args: list[ast.Expr], i: int, default: str) -> str:
-    if len(args) > i:
-        a = args[i]
-        if isinstance(a, ast.String):
-            return a.value
-    return default
 
 
 _ = IntType

@@ -272,17 +272,57 @@ def _str_result(chk: Checker, c: ast.Call) -> T.Type:
     return T.StringType(strlen)
 
 
+BUF_HEADER = 4
+"""Bytes of a buffer's length prefix; bpftrace's longest buffer is ``max_strlen`` minus it."""
+_BUF_STRLEN = 1024
+"""Current bpftrace's default ``max_strlen``, which bounds ``buf()`` unless the config sets it."""
+
+
+def buf_max(chk: Checker) -> int:
+    """The longest ``buf()``: ``max_strlen - 4`` (the length prefix), like bpftrace."""
+    cfg = chk.program.config
+    explicit = cfg is not None and any(
+        i.key.lower().removeprefix("bpftrace_") == "max_strlen" for i in cfg.items
+    )
+    return max((chk.strlen if explicit else _BUF_STRLEN) - BUF_HEADER, 0)
+
+
 def _buf_result(chk: Checker, c: ast.Call) -> T.Type:
-    n = chk.strlen
-    if len(c.args) == 2:
-        if isinstance(c.args[1], ast.Integer):
-            n = c.args[1].value
-            if n < 0:
-                chk.error(f"buf cannot use negative length ({n})", c.span)
-                n = 0
-    elif c.args and isinstance(c.args[0].type, T.ArrayType):
-        n = c.args[0].type.size
-    return T.BufferType(min(n, chk.strlen))
+    """``buf(data[, length])``: a literal length or an array's size, else the maximum."""
+    limit = buf_max(chk)
+    n = limit
+    if not c.args:
+        return T.BufferType(n)
+    data = c.args[0]
+    kind = T.category(data.type)
+    if kind not in ("integer", "string", "pointer", "array", "none"):
+        chk.error(f"buf() expects an integer, string, or array argument but saw {kind}", c.span)
+    if len(c.args) == 1:
+        if isinstance(data.type, T.ArrayType):
+            n = data.type.size
+        elif kind != "none":
+            chk.error(f"buf() expects a length argument for non-array type {kind}", c.span)
+    elif isinstance(c.args[1], ast.Integer):
+        n = c.args[1].value
+        if n < 0:
+            chk.error(f"buf cannot use negative length ({n})", c.span)
+            n = 0
+    return T.BufferType(min(n, limit))
+
+
+def _join_result(chk: Checker, c: ast.Call) -> T.Type:
+    """``join(char **argv[, sep])``: the array is a pointer (or an address)."""
+    kind = T.category(c.args[0].type) if c.args else "none"
+    if kind not in ("integer", "pointer", "none"):
+        # bpftrace prints this message without the function name ("() only supports ...").
+        chk.error(f"join() only supports int or pointer arguments ({kind} provided)", c.span)
+    return T.VOID
+
+
+def _pton(chk: Checker, c: ast.Call) -> T.Type:
+    """``pton("addr")``: 4 bytes, or 16 for an address with a ':' (bpftrace's rule)."""
+    v6 = bool(c.args) and isinstance(c.args[0], ast.String) and ":" in c.args[0].value
+    return T.ArrayType(T.UINT8, 16 if v6 else 4)
 
 
 def _same_int(chk: Checker, c: ast.Call) -> T.Type:
@@ -317,14 +357,14 @@ HANDLERS: dict[str, Callable[[Checker, ast.Call], T.Type]] = {
     "cgroupid": _simple(T.UINT64, 1, None, "s"),
     "cgroup_path": _simple(T.OpaqueIdType("cgroup_path"), 1, 2, "is"),
     "ntop": _simple(T.InetType(), 1, 2, "**"),
-    "pton": _simple(T.ArrayType(T.UINT8, 16), 1, None, "s"),
+    "pton": _simple(_pton, 1, None, "s"),
     "macaddr": _simple(T.MacAddrType(), 1, None, "*"),
     "strerror": _simple(T.OpaqueIdType("strerror"), 1, None, "i"),
     "reg": _simple(T.UINT64, 1, None, "s"),
     "exit": _simple(T.VOID, 0, 1, "i"),
     "time": _simple(T.VOID, 0, 1, "s"),
     "strftime": _simple(_strftime, 2, None, "si"),
-    "join": _simple(T.VOID, 1, 2, "*s"),
+    "join": _simple(_join_result, 1, 2, "*s"),
     "signal": _simple(_unsafe_void, 1, None, "*"),
     "override": _simple(_unsafe_void, 1, None, "i"),
     "path": _simple(T.StringType(64), 1, 2, "*i"),

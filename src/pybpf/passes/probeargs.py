@@ -156,7 +156,9 @@ def _tp_field_type(f: TpField, user: bool) -> T.Type:
         return T.DataLocType(elem)
     if f.array_len is not None:
         n = f.array_len
-        if is_char:
+        # Only plain ``char`` arrays are strings, as in bpftrace (clang's Char_S/Char_U):
+        # ``__u8 daddr[4]`` is an ``unsigned int8[4]`` array (``buf(args.daddr)`` reads 4).
+        if base == "char":
             return T.StringType(max(n, 1))
         esize = f.size // n if n else 1
         return T.ArrayType(T.IntType(max(esize, 1) * 8, f.signed), n)

@@ -130,8 +130,10 @@ class BufferType(Type):
 
     @property
     def size(self) -> int:
-        # u32 length prefix, then the bytes (bpftrace keeps a length with the data).
-        return 4 + self.length
+        # u32 length prefix, then the bytes (bpftrace keeps a length with the data). At least
+        # 8 data bytes: a buffer is always a memory value, never mistaken for a scalar that
+        # fits a register (code generation tells them apart by size).
+        return 4 + max(self.length, 8)
 
     @property
     def align(self) -> int:

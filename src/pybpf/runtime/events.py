@@ -15,7 +15,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from pybpf.records import dataclass
-from pybpf.runtime.values import decode_value
+from pybpf.runtime.values import decode_str, decode_value
 
 if TYPE_CHECKING:
     from pybpf.passes.types import Type
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 _ID = struct.Struct("<Q")
 HEADER = _ID.size
 """Bytes before the payload (the u64 event id)."""
+
+JOIN_ARGNUM = 16
+"""``join()`` reads at most this many ``char *`` of its array (bpftrace's ``join_argnum``)."""
+JOIN_ARGSIZE = 1024
+"""Bytes per ``join()`` string, NUL included (bpftrace's ``join_argsize``)."""
 
 
 class EventKind(enum.Enum):
@@ -89,4 +94,29 @@ class EventTable:
         return spec, values
 
 
-__all__ = ["HEADER", "EventField", "EventKind", "EventSpec", "EventTable"]
+def decode_join(record: bytes | memoryview, sep: str) -> str:
+    """The text of a ``join()`` record: its strings up to the first empty one, joined.
+
+    The payload is :data:`JOIN_ARGNUM` slots of :data:`JOIN_ARGSIZE` bytes. As in bpftrace,
+    an empty string ends the list (the array's NULL, an unreadable pointer, or a real empty
+    argument: ``join`` cannot tell them apart).
+    """
+    parts = []
+    for i in range(JOIN_ARGNUM):
+        off = HEADER + i * JOIN_ARGSIZE
+        if off >= len(record) or record[off] == 0:
+            break
+        parts.append(decode_str(record[off : off + JOIN_ARGSIZE]))
+    return sep.join(parts)
+
+
+__all__ = [
+    "HEADER",
+    "JOIN_ARGNUM",
+    "JOIN_ARGSIZE",
+    "EventField",
+    "EventKind",
+    "EventSpec",
+    "EventTable",
+    "decode_join",
+]
