@@ -15,7 +15,6 @@ from an address, read with the helper its address space needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pybpf.asm.opcodes import AluOp, JmpOp
@@ -25,6 +24,7 @@ from pybpf.codegen.helpers import Helper
 from pybpf.codegen.memory import STACK_AGG_MAX
 from pybpf.lang import ast
 from pybpf.passes import types as T
+from pybpf.records import dataclass
 from pybpf.runtime.events import HEADER, JOIN_ARGNUM, JOIN_ARGSIZE, EventKind
 
 # The mixins run as methods of ProbeGen (see codegen/expr.py for why ``self`` is loose).
