@@ -11,7 +11,7 @@ from pybpf.passes.context import PassContext
 
 #: name -> (default, kind) where kind is "int", "bool" or a set of allowed words.
 DEFAULTS: dict[str, tuple[int | str | bool, object]] = {
-    "max_strlen": (64, "int"),
+    "max_strlen": (1024, "int"),  # current bpftrace (0.17: 64); codegen always used 1024
     "max_map_keys": (4096, "int"),
     "max_probes": (1024, "int"),
     "max_bpf_progs": (1024, "int"),
