@@ -34,6 +34,7 @@ N double f_dbl(double d, int i) { return d + i; }
 N int f_sv(struct point p, int i) { return p.x + i; }
 N long f_pair(struct pair p, struct mixed m, int i) { return p.a + m.l + i; }
 N short f_neg(short s, signed char c, unsigned int u, unsigned long long ull) { return s + c; }
+N int f_k(int k, double d) { return k + (int)d; }
 int main(void) {
   /* On the stack, so the page is present when the probe reads it. */
   char msg[16];
@@ -45,7 +46,9 @@ int main(void) {
   f_int(-5, 200, 1234567890123L); f_str(msg, &p); f_many(1, 2, 3, 4, 5, 6, 7);
   f_six(1, 2, 3, 4, 5, -6000000000L); f_dbl(1.5, 2); f_sv(p, 3); f_pair(pr, m, 4);
   f_neg(-2, -3, 4000000000u, 123ULL);
-  return 0;
+  long junk = 0;
+  for (int i = 0; i < 5; i++) junk += f_k(i % 2, i * 1.5) + f_six(i, i, i, i, i, junk);
+  return junk == 12345;
 }
 """
 
@@ -94,6 +97,8 @@ EXPECTED = [
     "sv 3",
     "pair 4",
     "neg -2 -3 4000000000 123",
+    # The loop: f_six(i, i, i, i, i, junk) with junk += f_k(i % 2, i * 1.5) + that result.
+    *[f"six {i} {junk}" for i, junk in ((0, 0), (1, 0), (2, 7), (3, 27), (4, 74))],
 ]
 
 
@@ -102,6 +107,19 @@ def test_args_values(bins: dict[str, Path], opt: str) -> None:
     b = bins[opt]
     r = trace("-e", PROBES.format(b=b), "-c", str(b))
     assert lines(r) == EXPECTED
+
+
+def test_whole_args_print_and_key(bins: dict[str, Path]) -> None:
+    b = bins["O0"]
+    r = trace("-e", f"uprobe:{b}:f_neg {{ print(args); }} uprobe:{b}:f_int {{ print(args); }}"
+              f" uprobe:{b}:f_k {{ @[args] = count(); }}", "-c", str(b))  # fmt: skip
+    # f_k's double is left out; equal ints make one key whatever the other registers hold.
+    assert lines(r) == [
+        "{ .a = -5, .b = 200, .c = 1234567890123 }",
+        "{ .s = -2, .c = -3, .u = 4000000000, .ull = 123 }",
+        "@[{ .k = 1 }]: 2",
+        "@[{ .k = 0 }]: 3",
+    ]
 
 
 def test_args_in_maps_keep_their_types(bins: dict[str, Path]) -> None:

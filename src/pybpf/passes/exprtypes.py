@@ -202,7 +202,9 @@ def field_access(chk: Checker, e: ast.FieldAccess) -> T.Type:
     if isinstance(base, T.StructType):
         f = base.field(e.field)
         if base.origin == "args" and (f is None or isinstance(f.type, T.NoneType)):
-            return _funcarg_error(chk, e, base, f is None)
+            from pybpf.passes.uprobeargs import unsupported_param
+
+            return _funcarg_error(chk, e, base, f is None and not unsupported_param(base, e.field))
         if f is None:
             if not base.fields and base.origin == "btf" and not base.byte_size:
                 chk.error(f"Incomplete type '{base}' has no known fields", e.span)

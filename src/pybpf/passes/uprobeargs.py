@@ -4,7 +4,7 @@ Each parameter becomes a field of an ``args`` struct (origin ``"args"``, like fe
 offset is the saved register's offset in ``struct pt_regs``: code generation reads
 ``args.x`` as one u64 load from the context and narrows it to the parameter's width.
 Parameters BPF cannot read (floating point in xmm registers, structs passed by value) are
-fields of type ``none`` so that using them says "x has unsupported type"; a function with
+left out but remembered, so that using them says "x has unsupported type"; a function with
 parameters on the stack cannot use ``args`` at all (bpftrace's rule).  Pointers are user
 pointers; structs behind them keep their DWARF layout (origin ``"dwarf"``).
 """
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 PT_REGS_OFFSET = {"rdi": 112, "rsi": 104, "rdx": 96, "rcx": 88, "r8": 72, "r9": 64}
 """Byte offsets of the argument registers in x86-64 ``struct pt_regs`` (the uprobe ctx)."""
+
+PT_REGS_SIZE = 168
+"""``sizeof(struct pt_regs)`` on x86-64 (21 saved registers)."""
 
 STACK_ARGS = "'args' builtin is not supported for probes with stack-passed arguments."
 
@@ -92,20 +95,35 @@ def args_struct(func: Function) -> tuple[T.StructType, bool]:
 
     conv = DwarfTypes()
     fields: list[T.Field] = []
+    unsupported: set[str] = set()
     on_stack = False
     for p, loc in zip(func.params, abi.locate(func), strict=True):
         if loc.where is abi.Where.STACK:
             on_stack = True
-        if loc.where is abi.Where.REG:
-            off = PT_REGS_OFFSET[abi.ARG_REGS[loc.reg]]
-            fields.append(T.Field(p.name, conv.convert(p.type), off))
+        t = conv.convert(p.type) if loc.where is abi.Where.REG else T.NONE
+        if isinstance(t, T.NoneType):
+            # Not readable from a register (or of no BPF type): known by name, so that
+            # using it says why, but not a field (``print(args)`` leaves it out).
+            unsupported.add(p.name)
         else:
-            # Not readable from a register: known by name, typed none (an error on use).
-            fields.append(T.Field(p.name, T.NONE, 0))
+            fields.append(T.Field(p.name, t, PT_REGS_OFFSET[abi.ARG_REGS[loc.reg]]))
     done = tuple(f for f in fields if f.name)
-    st = T.StructType(f"_uprobe_args_{func.name}", "struct", 8 * len(done), "args",
+    # The size of the whole context: ``print(args)`` copies it and decodes each field at
+    # its register's offset (low bytes first: the value at the parameter's width).
+    st = T.StructType(f"_uprobe_args_{func.name}", "struct", PT_REGS_SIZE, "args",
                       resolver=lambda: done)  # fmt: skip
+    _UNSUPPORTED[id(st)] = (st, frozenset(unsupported))
     return st, on_stack
+
+
+# id(args struct) -> (the struct, kept alive so the id stays unique; its unreadable params).
+_UNSUPPORTED: dict[int, tuple[T.StructType, frozenset[str]]] = {}
+
+
+def unsupported_param(st: T.StructType, name: str) -> bool:
+    """Whether ``name`` is a parameter of ``st``'s function that BPF cannot read."""
+    hit = _UNSUPPORTED.get(id(st))
+    return hit is not None and hit[0] is st and name in hit[1]
 
 
 def signature(t: T.Type) -> tuple[object, ...]:
@@ -113,7 +131,8 @@ def signature(t: T.Type) -> tuple[object, ...]:
     registers): one program serves them all."""
     if not isinstance(t, T.StructType):
         return (t,)
-    return tuple((f.name, str(f.type), f.offset) for f in t.fields)
+    bad = _UNSUPPORTED.get(id(t))
+    return (*((f.name, str(f.type), f.offset) for f in t.fields), bad[1] if bad else None)
 
 
 def resolve(chk: Checker, ap: ast.AttachPoint, match: str) -> T.Type | None:
@@ -137,7 +156,7 @@ def resolve(chk: Checker, ap: ast.AttachPoint, match: str) -> T.Type | None:
     if on_stack:
         chk.error(STACK_ARGS, ap.span)
         return None
-    if not st.fields:
+    if not info.params:
         chk.error("Cannot read function parameters", ap.span)
         return None
     return st
@@ -177,4 +196,5 @@ __all__ = [
     "probe_uprobe_args",
     "resolve",
     "signature",
+    "unsupported_param",
 ]
