@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pybpf.elf import abi, dwarf
 from pybpf.passes import types as T
@@ -240,3 +242,50 @@ def test_cache_is_per_file_version(build: dict[str, Path], tmp_path: Path) -> No
     dwarf.clear_cache()
     shutil.copy(build["O0"], copy)
     assert dwarf.debug_info(str(copy)) is not None
+
+
+@pytest.mark.parametrize("version", ["-gdwarf-2", "-gdwarf-4"])
+def test_older_dwarf_versions(build: dict[str, Path], tmp_path: Path, version: str) -> None:
+    out = tmp_path / "t"
+    subprocess.run(["gcc", version, "-O0", "-o", str(out), str(build["O0"].parent / "t.c")],
+                   check=True)  # fmt: skip
+    assert params(out, "f_int") == ["int a", "unsigned char b", "long int c"]
+    assert params(out, "f_str") == ["const char* s", "struct point* p"]
+    info = dwarf.function_info(str(out), "f_str")
+    assert info is not None and info.params[1].type.target is not None
+    by = {m.name: m for m in info.params[1].type.target.members}
+    # DWARF 2 spells bitfields big-endian style (DW_AT_bit_offset): same bits either way.
+    assert (by["lo"].bit_offset, by["lo"].bit_size) == (0, 3)
+    assert (by["hi"].bit_offset, by["hi"].bit_size) == (3, 5)
+    assert by["y"].offset == 8
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_corrupt_debug_info_never_raises(
+    build: dict[str, Path], tmp_path: Path, data: st.DataObject
+) -> None:
+    raw = bytearray(build["O0"].read_bytes())
+    # Corrupt bytes inside .debug_info / .debug_abbrev / .debug_str only.
+    secs = subprocess.run(["readelf", "-S", "-W", str(build["O0"])], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    ranges = []
+    for line in secs.splitlines():
+        parts = line.replace("[ ", "[").split()
+        if len(parts) > 5 and parts[1] in (".debug_info", ".debug_abbrev", ".debug_str"):
+            ranges.append((int(parts[4], 16), int(parts[5], 16)))
+    for _ in range(data.draw(st.integers(1, 8))):
+        off, size = data.draw(st.sampled_from(ranges))
+        raw[off + data.draw(st.integers(0, size - 1))] = data.draw(st.integers(0, 255))
+    out = tmp_path / f"c{data.draw(st.integers(0, 10**9))}"
+    out.write_bytes(bytes(raw))
+    for func in ("f_int", "f_str", "f_sv", "main"):
+        info = dwarf.function_info(str(out), func)
+        if info is not None:
+            st_, _ = args_struct(info)
+            for f in st_.fields:
+                if isinstance(f.type, T.PointerType) and isinstance(f.type.target, T.StructType):
+                    assert isinstance(f.type.target.fields, tuple)
+            [str(p) for p in info.params]

@@ -79,7 +79,10 @@ class DwType:
         """Struct/union members (empty for other types and incomplete structs)."""
         if self._members is None:
             load, self._load = self._load, None
-            self._members = tuple(load()) if load is not None else ()
+            try:
+                self._members = tuple(load()) if load is not None else ()
+            except Exception:  # malformed DWARF (any pyelftools error): an incomplete struct
+                self._members = ()
         return self._members
 
     def strip(self) -> DwType:
@@ -379,7 +382,9 @@ def _open(path: str) -> DebugInfo | None:
         with open(dbg, "rb") as f:
             data = io.BytesIO(f.read())
         return DebugInfo(ELFFile(data).get_dwarf_info(), dbg)
-    except (ELFError, OSError, ValueError, KeyError):
+    except (ELFError, OSError):
+        return None
+    except Exception:  # malformed sections (pyelftools raises many kinds): no debug info
         return None
 
 
@@ -395,7 +400,10 @@ def function_info(path: str, func: str) -> Function | None:
         addr: int | None = find_symbol(path, func).value
     except (ElfError, OSError, LookupError):
         addr = None
-    return info.function(func, addr)
+    try:
+        return info.function(func, addr)
+    except Exception:  # malformed DWARF (any pyelftools error): no args
+        return None
 
 
 def clear_cache() -> None:
