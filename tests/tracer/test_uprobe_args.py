@@ -2,8 +2,9 @@
 ``gcc -g`` (-O0 and -O2) is run with ``-c`` and its parameters printed through ``args``
 (integers of every width and signedness, ``str()`` of a ``char *``, fields behind a struct
 pointer, a register after a double or a struct passed in memory), ``-lv`` lists them, and
-the diagnostics: no debug info, unknown parameter (did-you-mean), unsupported types,
-stack-passed parameters, ``args`` in a uretprobe, mixed wildcard matches."""
+casts to the binary's structs, and the diagnostics: no debug info, unknown parameter
+(did-you-mean), unsupported types, stack-passed parameters, ``args`` in a uretprobe,
+mixed wildcard matches."""
 
 from __future__ import annotations
 
@@ -120,6 +121,18 @@ def test_whole_args_print_and_key(bins: dict[str, Path]) -> None:
         "@[{ .k = 1 }]: 2",
         "@[{ .k = 0 }]: 3",
     ]
+
+
+def test_casts_to_dwarf_structs(bins: dict[str, Path]) -> None:
+    b = bins["O2"]
+    r = trace("-e", f"uprobe:{b}:f_str {{ $p = (struct point *)arg1; printf(\"%d %s %d\\n\","
+              " $p->y, $p->name, $p->next->x); }", "-c", str(b))  # fmt: skip
+    assert lines(r) == ["-3 pt 11"]
+    got = error(f"uprobe:{b}:f_str {{ $p = (struct pointx *)arg1; print($p->x); }}")
+    assert "ERROR: Unknown struct/union: 'struct pointx'" in got
+    # Outside uprobes the binary's structs are unknown.
+    got = error(f"BEGIN {{ $p = (struct point *)0; print($p->x); }} uprobe:{b}:f_str {{ }}")
+    assert "ERROR: Unknown struct/union: 'struct point'" in got
 
 
 def test_args_in_maps_keep_their_types(bins: dict[str, Path]) -> None:

@@ -150,6 +150,7 @@ class DebugInfo:
         self._cu_funcs: dict[int, dict[str, DIE]] = {}
         self._aranges: Any = None
         self._all_cus: list[int] | None = None
+        self._structs: dict[tuple[str, str, int | None], DwType | None] = {}
 
     # -- functions -----------------------------------------------------------------------------
     def function(self, name: str, address: int | None = None) -> Function | None:
@@ -202,6 +203,29 @@ class DebugInfo:
                 out[n] = d
         self._cu_funcs[cu_off] = out
         return out
+
+    def struct(
+        self, name: str, kind: str = "struct", near: int | None = None, everywhere: bool = True
+    ) -> DwType | None:
+        """The complete struct (or union) called ``name``: from the compile unit holding
+        address ``near`` (the probed function's), or, when ``everywhere``, the first unit
+        defining it (a scan of every unit: seconds for libc)."""
+        key = (kind, name, near if not everywhere else None)
+        if key in self._structs:
+            return self._structs[key]
+        tag = "DW_TAG_union_type" if kind == "union" else "DW_TAG_structure_type"
+        first = self._cu_at(near) if near else None
+        found = None
+        units = [first] if first is not None else []
+        for off in units + (self._cu_offsets() if everywhere else []):
+            for d in self._dwarf.get_CU_at(off).get_top_DIE().iter_children():
+                if d.tag == tag and "DW_AT_declaration" not in d.attributes and _name(d) == name:
+                    found = self.convert(d)
+                    break
+            if found is not None:
+                break
+        self._structs[key] = found
+        return found
 
     # -- types ---------------------------------------------------------------------------------
     def type_of(self, die: DIE) -> DwType:
@@ -406,6 +430,29 @@ def function_info(path: str, func: str) -> Function | None:
         return None
 
 
+def struct_info(
+    path: str, name: str, kind: str = "struct", near: str = "", everywhere: bool = True
+) -> DwType | None:
+    """Struct/union ``name`` from ``path``'s DWARF: beside function ``near``, or (when
+    ``everywhere``) in any compile unit; None if absent."""
+    info = debug_info(path)
+    if info is None:
+        return None
+    from pybpf.elf.reader import ElfError
+    from pybpf.elf.symbols import find_symbol
+
+    addr = None
+    if near:
+        try:
+            addr = find_symbol(path, near).value
+        except (ElfError, OSError, LookupError):
+            addr = None
+    try:
+        return info.struct(name, kind, addr, everywhere)
+    except Exception:  # malformed DWARF (any pyelftools error): unknown struct
+        return None
+
+
 def clear_cache() -> None:
     """Forget every parsed file."""
     _CACHE.clear()
@@ -422,5 +469,6 @@ __all__ = [
     "debug_file",
     "debug_info",
     "function_info",
+    "struct_info",
     "type_name",
 ]

@@ -178,6 +178,16 @@ class SystemCatalog:
 
         return dwarf.function_info(path, func)
 
+    def uprobe_struct(self, path: str, name: str, kind: str, near: str, everywhere: bool) -> Any:
+        """DWARF struct ``name`` of ``path`` (a ``pybpf.elf.dwarf.DwType``) or None: from
+        function ``near``'s compile unit, or any unit when ``everywhere``.
+
+        Optional in other catalogs, like :meth:`uprobe_function`.
+        """
+        from pybpf.elf import dwarf
+
+        return dwarf.struct_info(path, name, kind, near, everywhere)
+
     def has_debug_info(self, path: str) -> bool:
         """Whether ``path`` has DWARF (in itself or a separate debug file)."""
         from pybpf.elf import dwarf

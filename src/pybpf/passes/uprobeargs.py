@@ -11,6 +11,7 @@ pointers; structs behind them keep their DWARF layout (origin ``"dwarf"``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pybpf.passes import types as T
@@ -18,6 +19,7 @@ from pybpf.passes import types as T
 if TYPE_CHECKING:
     from pybpf.elf.dwarf import DwType, Function
     from pybpf.lang import ast
+    from pybpf.passes.context import PassContext
     from pybpf.passes.typecheck import Checker
 
 PT_REGS_OFFSET = {"rdi": 112, "rsi": 104, "rdx": 96, "rcx": 88, "r8": 72, "r9": 64}
@@ -45,14 +47,12 @@ class DwarfTypes:
         return hit
 
     def _convert(self, t: DwType) -> T.Type:
-        from pybpf.elf import dwarf
-
         if t.tag == "void":
             return T.VOID
         if t.tag == "base":
             if t.size not in (1, 2, 4, 8) or t.encoding not in _INT_ENCODINGS:
                 return T.NONE
-            return T.IntType(t.size * 8, t.encoding in (dwarf.ATE_SIGNED, dwarf.ATE_SIGNED_CHAR))
+            return T.IntType(t.size * 8, t.encoding in _SIGNED)
         if t.tag == "enum":
             return T.IntType(max(t.size, 1) * 8, False) if t.size in (1, 2, 4, 8) else T.NONE
         if t.tag == "pointer":
@@ -78,15 +78,11 @@ class DwarfTypes:
         )
 
 
-def _encodings() -> tuple[frozenset[int], frozenset[int]]:
-    from pybpf.elf import dwarf
-
-    chars = frozenset({dwarf.ATE_SIGNED_CHAR, dwarf.ATE_UNSIGNED_CHAR})
-    ints = chars | {dwarf.ATE_BOOLEAN, dwarf.ATE_SIGNED, dwarf.ATE_UNSIGNED}
-    return ints, chars
-
-
-_INT_ENCODINGS, _CHAR_ENCODINGS = _encodings()
+# DW_ATE_* encodings (as in pybpf.elf.dwarf, not imported: a BEGIN-only script's type
+# check must not load the ELF layer).
+_SIGNED = frozenset({0x05, 0x06})  # signed, signed_char
+_CHAR_ENCODINGS = frozenset({0x06, 0x08})  # signed_char, unsigned_char
+_INT_ENCODINGS = _CHAR_ENCODINGS | {0x02, 0x05, 0x07}  # boolean, signed, unsigned
 
 
 def args_struct(func: Function) -> tuple[T.StructType, bool]:
@@ -182,6 +178,38 @@ def probe_uprobe_args(chk: Checker, probe: ast.Probe) -> T.Type:
     return first if first is not None else T.NONE
 
 
+_CONVERTER = DwarfTypes()  # DWARF types live as long as their file's cache entry
+
+
+def struct_resolver(
+    ctx: PassContext, probe: ast.Probe
+) -> Callable[[str, str, bool], T.StructType | None] | None:
+    """In a uprobe, ``struct X`` (casts, sizeof) also names the target binary's DWARF
+    struct, as in bpftrace; None elsewhere.  The resolver looks in the probed function's
+    compile unit, or (``everywhere``) in every unit."""
+    aps = probe.attach_points
+    lookup = getattr(ctx.catalog, "uprobe_struct", None)
+    if lookup is None or not aps or any(ap.provider not in _UPROBES for ap in aps):
+        return None
+
+    def resolve(name: str, kind: str, everywhere: bool) -> T.StructType | None:
+        for ap in aps:
+            near = "" if any(c in ap.func for c in "*?[") else ap.func
+            if not near and not everywhere:
+                continue
+            dt = lookup(ap.target, name, kind, near, everywhere)
+            if dt is not None:
+                t = _CONVERTER.convert(dt)
+                if isinstance(t, T.StructType):
+                    return t
+        return None
+
+    return resolve
+
+
+_UPROBES = ("uprobe", "uretprobe")
+
+
 def is_funcarg(t: T.Type) -> bool:
     """True for an ``args`` struct of function parameters (uprobe, fentry, raw tracepoint)."""
     return isinstance(t, T.StructType) and t.origin == "args"
@@ -196,5 +224,6 @@ __all__ = [
     "probe_uprobe_args",
     "resolve",
     "signature",
+    "struct_resolver",
     "unsupported_param",
 ]
