@@ -207,3 +207,32 @@ def test_errors(bins: dict[str, Path]) -> None:
         pre + "f_int," + pre + "f_str { print(args.a) }"
     )
     assert "ERROR: Cannot read function parameters" in error(pre + "main { print(args.a) }")
+
+
+LIB = r"""
+struct rec { int id; const char *tag; };
+__attribute__((noipa)) int lib_fn(struct rec *r, unsigned short port) { return r->id + port; }
+"""
+MAIN = r"""
+#include <string.h>
+struct rec { int id; const char *tag; };
+int lib_fn(struct rec *r, unsigned short port);
+int main(void) { char t[8]; strcpy(t, "tg"); struct rec r = { 42, t }; return !lib_fn(&r, 8080); }
+"""
+
+
+def test_args_in_a_shared_library(tmp_path: Path) -> None:
+    (tmp_path / "lib.c").write_text(LIB)
+    (tmp_path / "m.c").write_text(MAIN)
+    lib = tmp_path / "libx.so"
+    subprocess.run(["gcc", "-g", "-O2", "-shared", "-fPIC", "-o", str(lib),
+                    str(tmp_path / "lib.c")], check=True)  # fmt: skip
+    subprocess.run(["gcc", "-O2", "-o", str(tmp_path / "m"), str(tmp_path / "m.c"),
+                    f"-L{tmp_path}", "-lx", f"-Wl,-rpath,{tmp_path}"], check=True)  # fmt: skip
+    script = (
+        f'uprobe:{lib}:lib_fn {{ printf("%d %s %d\\n", args.r->id, str(args.r->tag), args.port); }}'
+    )
+    assert lines(trace("-e", script, "-c", str(tmp_path / "m"))) == ["42 tg 8080"]
+    assert lines(trace("-lv", f"uprobe:{lib}:lib_fn")) == [
+        f"uprobe:{lib}:lib_fn", "    struct rec* r", "    short unsigned int port",
+    ]  # fmt: skip
