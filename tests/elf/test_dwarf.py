@@ -289,3 +289,18 @@ def test_corrupt_debug_info_never_raises(
                 if isinstance(f.type, T.PointerType) and isinstance(f.type.target, T.StructType):
                     assert isinstance(f.type.target.fields, tuple)
             [str(p) for p in info.params]
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_cpp_functions_by_mangled_name(tmp_path: Path) -> None:
+    (tmp_path / "c.cpp").write_text(
+        "struct S { int v; int get(int k); };\n"
+        "__attribute__((noipa)) int add(int a, long b) { return a + (int)b; }\n"
+        "__attribute__((noipa)) int S::get(int k) { return v + k; }\n"
+        "int main() { S s{5}; return add(1, 2) + s.get(3) == 0; }\n"
+    )
+    out = tmp_path / "c"
+    subprocess.run(["g++", "-g", "-O0", "-o", str(out), str(tmp_path / "c.cpp")], check=True)
+    # The symbols are mangled; DWARF's linkage names match them.
+    assert params(out, "_Z3addil") == ["int a", "long int b"]
+    assert params(out, "_ZN1S3getEi") == ["struct S* const this", "int k"]

@@ -197,10 +197,12 @@ class DebugInfo:
         for d in cu.get_top_DIE().iter_children():
             if d.tag != "DW_TAG_subprogram":
                 continue
-            n = _name(d)
-            # Definitions only (a prototype carries no parameter names; bpftrace skips them).
-            if n and n not in out and "DW_AT_declaration" not in d.attributes:
-                out[n] = d
+            if "DW_AT_declaration" in d.attributes:
+                continue  # a prototype carries no parameter names; bpftrace skips them
+            # By name, and by linkage name: C++ symbols are mangled (_Z3addii).
+            for n in (_name(d), _attr_str(d, "DW_AT_linkage_name")):
+                if n and n not in out:
+                    out[n] = d
         self._cu_funcs[cu_off] = out
         return out
 
@@ -283,10 +285,14 @@ class DebugInfo:
 
 
 def _name(die: DIE) -> str:
-    src = _origin(die, "DW_AT_name")
+    return _attr_str(die, "DW_AT_name")
+
+
+def _attr_str(die: DIE, attr: str) -> str:
+    src = _origin(die, attr)
     if src is None:
         return ""
-    v = src.attributes["DW_AT_name"].value
+    v = src.attributes[attr].value
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
