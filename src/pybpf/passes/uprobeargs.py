@@ -11,6 +11,7 @@ pointers; structs behind them keep their DWARF layout (origin ``"dwarf"``).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -108,18 +109,19 @@ def args_struct(func: Function) -> tuple[T.StructType, bool]:
     # its register's offset (low bytes first: the value at the parameter's width).
     st = T.StructType(f"_uprobe_args_{func.name}", "struct", PT_REGS_SIZE, "args",
                       resolver=lambda: done)  # fmt: skip
-    _UNSUPPORTED[id(st)] = (st, frozenset(unsupported))
+    _UNSUPPORTED[id(st)] = frozenset(unsupported)
+    # Forgotten with the struct (a long-lived API session compiles many scripts).
+    weakref.finalize(st, _UNSUPPORTED.pop, id(st), None)
     return st, on_stack
 
 
-# id(args struct) -> (the struct, kept alive so the id stays unique; its unreadable params).
-_UNSUPPORTED: dict[int, tuple[T.StructType, frozenset[str]]] = {}
+# id(args struct) -> its unreadable parameters (while the struct lives).
+_UNSUPPORTED: dict[int, frozenset[str]] = {}
 
 
 def unsupported_param(st: T.StructType, name: str) -> bool:
     """Whether ``name`` is a parameter of ``st``'s function that BPF cannot read."""
-    hit = _UNSUPPORTED.get(id(st))
-    return hit is not None and hit[0] is st and name in hit[1]
+    return name in _UNSUPPORTED.get(id(st), ())
 
 
 def signature(t: T.Type) -> tuple[object, ...]:
@@ -127,8 +129,7 @@ def signature(t: T.Type) -> tuple[object, ...]:
     registers): one program serves them all."""
     if not isinstance(t, T.StructType):
         return (t,)
-    bad = _UNSUPPORTED.get(id(t))
-    return (*((f.name, str(f.type), f.offset) for f in t.fields), bad[1] if bad else None)
+    return (*((f.name, str(f.type), f.offset) for f in t.fields), _UNSUPPORTED.get(id(t)))
 
 
 def resolve(chk: Checker, ap: ast.AttachPoint, match: str) -> T.Type | None:
