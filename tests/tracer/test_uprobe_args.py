@@ -236,3 +236,16 @@ def test_args_in_a_shared_library(tmp_path: Path) -> None:
     assert lines(trace("-lv", f"uprobe:{lib}:lib_fn")) == [
         f"uprobe:{lib}:lib_fn", "    struct rec* r", "    short unsigned int port",
     ]  # fmt: skip
+
+
+def test_wildcard_with_one_signature(tmp_path: Path) -> None:
+    (tmp_path / "w.c").write_text(
+        "__attribute__((noipa)) int w_a(int x, char *s) { return x + s[0]; }\n"
+        "__attribute__((noipa)) int w_b(int x, char *s) { return x - s[0]; }\n"
+        'int main(void) { char b[4] = "ab"; return w_a(1, b) + w_b(2, b) == 0; }\n'
+    )
+    b = tmp_path / "w"
+    subprocess.run(["gcc", "-g", "-o", str(b), str(tmp_path / "w.c")], check=True)
+    # Both matches share one program (one uprobe_multi link): same parameters, same code.
+    script = f'uprobe:{b}:w_* {{ printf("%s %d %s\\n", func, args.x, str(args.s)); }}'
+    assert lines(trace("-e", script, "-c", str(b))) == ["w_a 1 ab", "w_b 2 ab"]
