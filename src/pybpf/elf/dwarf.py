@@ -9,8 +9,9 @@ by build id (``/usr/lib/debug/.build-id/ab/cdef….debug``), else by ``.gnu_debu
 Functions are located by address first (the symbol's value through ``.debug_aranges``, so
 only one compile unit is read: libc's debug file has ~2000), then by name in that unit,
 like bpftrace (which matches DIE names: an alias such as ``fopen`` = ``_IO_new_fopen`` has
-no parameters there either).  :func:`debug_info` caches one parsed file per
-(path, inode, size, mtime).
+no parameters there either; C++ functions are also found by their mangled linkage name).
+:meth:`DebugInfo.struct` finds a struct by name for casts in uprobes.  :func:`debug_info`
+caches one parsed file per (path, inode, size, mtime).
 """
 
 from __future__ import annotations
@@ -179,7 +180,10 @@ class DebugInfo:
             self._aranges = self._dwarf.get_aranges() or False
         if not self._aranges:
             return None
-        off: int | None = self._aranges.cu_offset_at_addr(address)
+        try:
+            off: int | None = self._aranges.cu_offset_at_addr(address)
+        except IndexError:  # an empty .debug_aranges
+            return None
         return off
 
     def _cu_offsets(self) -> list[int]:
@@ -188,7 +192,7 @@ class DebugInfo:
         return self._all_cus
 
     def _funcs_of(self, cu_off: int) -> dict[str, DIE]:
-        """Top-level subprograms of one compile unit by name (definitions preferred)."""
+        """Top-level subprogram definitions of one compile unit by name and linkage name."""
         hit = self._cu_funcs.get(cu_off)
         if hit is not None:
             return hit
