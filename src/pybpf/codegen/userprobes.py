@@ -4,7 +4,8 @@ may lack (compiled anyway; attaching reports what is missing).
 
 Also the builtins that depend on them: ``cpid`` (read from a one-entry array user space
 fills in after starting the child), ``argN`` of USDT probes (from the note's operand
-specs) and ``func`` of uprobes (the probed address and the pid, printed as a symbol).
+specs), ``func`` of uprobes (the probed address and the pid, printed as a symbol) and a
+uprobe's whole ``args`` (its DWARF-typed parameters; ``args.x`` is a context load).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pybpf.codegen.frame import CodegenError, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.codegen.spec import MapDef, ProgDef
 from pybpf.lang import ast
-from pybpf.passes.types import IntType, Type
+from pybpf.passes.types import IntType, StructType, Type
 
 if TYPE_CHECKING:
     from pybpf.codegen.probe import ProbeGen
@@ -191,7 +192,32 @@ def user_builtin(gen: ProbeGen, e: ast.Builtin, t: Type) -> Val | None:
         return usdt_arg(gen, specs[i], t)
     if name == "func" and gen.user_space_default and getattr(gen, "usdt_args", None) is None:
         return _func_usym(gen, t)
+    if name == "args" and isinstance(t, StructType) and t.name.startswith(UPROBE_ARGS_PREFIX):
+        return uprobe_args_value(gen, t)
     return None
+
+
+UPROBE_ARGS_PREFIX = "_uprobe_args_"
+"""Name prefix of the ``args`` structs :mod:`pybpf.passes.uprobeargs` builds."""
+
+
+def uprobe_args_value(gen: ProbeGen, t: StructType) -> Val:
+    """Whole ``args`` of a uprobe (``print(args)``, ``@[args]``): a copy of the context laid
+    out like ``struct pt_regs`` in which only the parameters' registers are kept, each cut
+    to its parameter's width, and every other byte is zero, so that equal arguments make
+    equal map keys whatever the rest of the registers held."""
+    dst = gen.alloc_mem(t)
+    fields = {f.offset: f for f in t.fields}
+    for off in range(0, t.size, 8):
+        f = fields.get(off)
+        if f is None:
+            gen.em.sti(8, gen.frame.base_of(dst, R1), dst.off + off, 0)
+            continue
+        gen.em.ldx(8, R0, R6, off)
+        if isinstance(f.type, IntType) and f.type.bits < 64:
+            gen.narrow(R0, f.type)
+        gen.em.stx(8, gen.frame.base_of(dst, R1), dst.off + off, R0)
+    return dst
 
 
 def user_call(gen: ProbeGen, c: ast.Call, t: Type) -> Val | None:
@@ -320,10 +346,12 @@ __all__ = [
     "CPID_MAP",
     "FUNC_NAME_TAG",
     "PROVIDERS",
+    "UPROBE_ARGS_PREFIX",
     "cpid_map",
     "func_name_id",
     "generate",
     "in_process",
+    "uprobe_args_value",
     "usdt_arg",
     "user_builtin",
     "user_call",

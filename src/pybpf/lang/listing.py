@@ -144,7 +144,16 @@ def _iters(cat: Catalog, rest: str) -> Iterator[str]:
             yield f"iter:{n}"
 
 
-def _uprobes(cat: Catalog, prov: str, rest: str) -> Iterator[str]:
+def _uprobe_params(cat: Catalog, path: str, func: str) -> Iterator[str]:
+    """``-lv``: a uprobe's parameters from DWARF, bpftrace's spelling (``const char* s``)."""
+    lookup = getattr(cat, "uprobe_function", None)
+    info = lookup(path, func) if lookup is not None else None
+    if info is not None:
+        for p in info.params:
+            yield f"    {p}"
+
+
+def _uprobes(cat: Catalog, prov: str, rest: str, verbose: bool = False) -> Iterator[str]:
     parts = split_raw(rest)
     if not parts or not parts[0]:
         return
@@ -160,6 +169,8 @@ def _uprobes(cat: Catalog, prov: str, rest: str) -> Iterator[str]:
     for f in cat.elf_functions(path):
         if m.match(f):
             yield f"{prov}:{path}:{f}"
+            if verbose and prov == "uprobe":  # bpftrace lists none for uretprobes
+                yield from _safe(_uprobe_params(cat, path, f))
 
 
 def _provider_lines(cat: Catalog, prov: str, rest: str, verbose: bool) -> Iterator[str]:
@@ -179,7 +190,7 @@ def _provider_lines(cat: Catalog, prov: str, rest: str, verbose: bool) -> Iterat
     elif prov == "iter":
         yield from _iters(cat, rest)
     elif prov in ("uprobe", "uretprobe", "usdt"):
-        yield from _uprobes(cat, prov, rest)
+        yield from _uprobes(cat, prov, rest, verbose)
     elif prov in ("begin", "end", "interval", "profile", "watchpoint"):
         return
 

@@ -7,6 +7,7 @@ structs get a C layout (natural alignment, bitfields packed in their storage uni
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pybpf.lang import ast
@@ -63,6 +64,9 @@ class TypeResolver:
         self._btf: BtfTypes | bool | None = False
         #: Set by the checker's quiet round: errors are not reported.
         self.quiet = False
+        #: Set by the checker inside uprobes: the target binaries' DWARF structs.
+        #: Called with (name, kind, search every compile unit).
+        self.user_structs: Callable[[str, str, bool], T.StructType | None] | None = None
 
     def error(self, msg: str, span: object) -> None:
         """Report unless quiet."""
@@ -138,8 +142,18 @@ class TypeResolver:
                 self._in_progress.discard(key)
             self._structs[key] = st
             return st
+        user = self.user_structs
+        if user is not None:
+            # The probed function's own compile unit first (cheap), kernel BTF next, and
+            # only then every unit of the binary (seconds for libc).
+            ust = user(name, kind, False)
+            if ust is not None:
+                return ust
         b = self.btf
-        return b.struct(name, kind) if b is not None else None
+        bst = b.struct(name, kind) if b is not None else None
+        if bst is None and user is not None:
+            return user(name, kind, True)
+        return bst
 
     def resolve_spec(self, ts: ast.TypeSpec, report: bool = True) -> T.Type:
         """The type a :class:`TypeSpec` denotes (``NONE`` and an error when unknown)."""

@@ -170,6 +170,31 @@ class SystemCatalog:
         result: list[tuple[str, str]] = self._once("usdt:" + path, load)
         return result
 
+    def uprobe_function(self, path: str, func: str) -> Any:
+        """DWARF parameters of ``func`` in ``path`` (a ``pybpf.elf.dwarf.Function``) or None.
+
+        Optional in other catalogs: passes look it up with ``getattr``.
+        """
+        from pybpf.elf import dwarf
+
+        return dwarf.function_info(path, func)
+
+    def uprobe_struct(self, path: str, name: str, kind: str, near: str, everywhere: bool) -> Any:
+        """DWARF struct ``name`` of ``path`` (a ``pybpf.elf.dwarf.DwType``) or None: from
+        function ``near``'s compile unit, or any unit when ``everywhere``.
+
+        Optional in other catalogs, like :meth:`uprobe_function`.
+        """
+        from pybpf.elf import dwarf
+
+        return dwarf.struct_info(path, name, kind, near, everywhere)
+
+    def has_debug_info(self, path: str) -> bool:
+        """Whether ``path`` has DWARF (in itself or a separate debug file)."""
+        from pybpf.elf import dwarf
+
+        return dwarf.debug_info(path) is not None
+
     def resolve_binary(self, name: str) -> str:
         """Resolve a library short name through the ld.so cache; paths are kept."""
         try:

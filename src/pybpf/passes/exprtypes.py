@@ -201,6 +201,10 @@ def field_access(chk: Checker, e: ast.FieldAccess) -> T.Type:
         return ft
     if isinstance(base, T.StructType):
         f = base.field(e.field)
+        if base.origin == "args" and (f is None or isinstance(f.type, T.NoneType)):
+            from pybpf.passes.uprobeargs import unsupported_param
+
+            return _funcarg_error(chk, e, base, f is None and not unsupported_param(base, e.field))
         if f is None:
             if not base.fields and base.origin == "btf" and not base.byte_size:
                 chk.error(f"Incomplete type '{base}' has no known fields", e.span)
@@ -214,6 +218,17 @@ def field_access(chk: Checker, e: ast.FieldAccess) -> T.Type:
         return f.type
     chk.error(f"Can not access field '{e.field}' on expression of type '{T.type_name(t)}'",
                e.span)  # fmt: skip
+    return T.NONE
+
+
+def _funcarg_error(chk: Checker, e: ast.FieldAccess, st: T.StructType, missing: bool) -> T.Type:
+    """bpftrace's errors for function-parameter ``args`` (uprobe, fentry, raw tracepoint)."""
+    if not missing:
+        chk.error(f"{e.field} has unsupported type", e.span)
+        return T.NONE
+    close = difflib.get_close_matches(e.field, [x.name for x in st.fields], 1)
+    hints = [f"Did you mean '{close[0]}'?"] if close else []
+    chk.error(f"Can't find function parameter {e.field}", e.span, *hints)
     return T.NONE
 
 

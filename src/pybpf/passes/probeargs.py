@@ -1,7 +1,8 @@
 """Builtin variables: where each is allowed, and its type in the current probe.
 
 Also resolves ``args`` per attach point: tracepoint records from the tracefs format file
-(``struct _tracepoint_<cat>_<name>``), raw tracepoint / fentry / fexit arguments from BTF.
+(``struct _tracepoint_<cat>_<name>``), raw tracepoint / fentry / fexit arguments from BTF,
+uprobe parameters from the binary's DWARF (:mod:`pybpf.passes.uprobeargs`).
 Results are kept in ``ctx.probe_args`` (per probe) and ``ctx.args_by_match`` (per concrete
 probe name) for code generation.
 """
@@ -28,8 +29,8 @@ _SIMPLE: dict[str, T.Type] = {
 
 _ARGN = {"kprobe", "uprobe", "usdt", "kretprobe", "uretprobe"}
 _RETVAL = {"kretprobe", "uretprobe", "fexit"}
-_ARGS = {"tracepoint", "rawtracepoint", "tp_btf", "fentry", "fexit", "uprobe", "uretprobe",
-         "usdt", "iter"}  # fmt: skip
+# Not uretprobe: at a function's return its argument registers hold other values (bpftrace).
+_ARGS = {"tracepoint", "rawtracepoint", "tp_btf", "fentry", "fexit", "uprobe", "usdt", "iter"}
 _FUNC = {"kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit"}
 
 
@@ -104,6 +105,13 @@ def probe_args(chk: Checker, e: ast.Builtin) -> T.Type:
     ctx = chk.ctx
     if probe.index in ctx.probe_args:
         return ctx.probe_args[probe.index]
+    if all(ap.provider == "uprobe" for ap in probe.attach_points):
+        from pybpf.passes.uprobeargs import probe_uprobe_args
+
+        uargs = probe_uprobe_args(chk, probe)
+        if chk.report:
+            ctx.probe_args[probe.index] = uargs
+        return uargs
     first: T.Type | None = None
     for ap in probe.attach_points:
         for match in ap.matches or [ap.name]:

@@ -100,14 +100,19 @@ class Checker:
             self.scopes = [{p.name: self.types.resolve_spec(p.type_spec) for p in f.params}]
             self.stmts(f.body.stmts)
             self.func = None
+        from pybpf.passes.uprobeargs import struct_resolver
+
         for p in self.program.probes:
             self.probe = p
+            # Struct names in uprobes also mean the target binary's DWARF structs.
+            self.types.user_structs = struct_resolver(self.ctx, p)
             self.scopes = [{}]
             if p.predicate is not None:
                 t = self.expr(p.predicate)
                 self.condition(t, p.predicate, "predicate")
             self.stmts(p.body.stmts)
         self.probe = None
+        self.types.user_structs = None
 
     def providers(self) -> list[str]:
         """Providers of the current probe's attach points."""
