@@ -10,9 +10,9 @@ taken goes on the stack too.  :func:`locate` works this out from DWARF types.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from pybpf.elf.dwarf import ATE_FLOAT, DwType, Function
+from pybpf.records import dataclass
 
 ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 """Integer argument registers in order."""

@@ -17,8 +17,9 @@ caches one parsed file per (path, inode, size, mtime).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pybpf.records import dataclass
 
 if TYPE_CHECKING:
     from elftools.dwarf.die import DIE
