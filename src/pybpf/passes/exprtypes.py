@@ -226,8 +226,7 @@ def _funcarg_error(chk: Checker, e: ast.FieldAccess, st: T.StructType, missing: 
     if not missing:
         chk.error(f"{e.field} has unsupported type", e.span)
         return T.NONE
-    close = difflib.get_close_matches(e.field, [x.name for x in st.fields], 1)
-    hints = [f"Did you mean '{close[0]}'?"] if close else []
+    hints = did_you_mean(e.field, [x.name for x in st.fields])
     chk.error(f"Can't find function parameter {e.field}", e.span, *hints)
     return T.NONE
 
