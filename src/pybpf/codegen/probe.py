@@ -74,6 +74,8 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         #: Raw ``sys_exit`` programs: where the ``sys_exit_*`` record is rebuilt.
         self.sys_exit = sys_exit
         self.exit_record = self.frame.alloc_stack(24) if sys_exit and self.ctx else 0
+        #: Iterator probes: the context offset of the object pointer; NULL skips the body.
+        self.skip_null_ctx: int | None = None
         self.uses_scratch = False
         self.scratch_top = 0
         self.zero_strings = False
@@ -128,6 +130,9 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
                 pro.mov(R6, R1)
             if self.sys_filter:
                 self._syscall_filter(pro)
+            if self.skip_null_ctx is not None:
+                pro.ldx(8, R2, R1, self.skip_null_ctx)
+                pro.jmpi(JmpOp.JEQ, R2, 0, self.epilogue)
             if self.uses_scratch:
                 # The scratch pointer is looked up once and kept on the stack.
                 pro.sti(4, FP, SCRATCH_SLOT, 0)

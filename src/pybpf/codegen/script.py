@@ -284,12 +284,20 @@ class ScriptGen:
             "tp_btf": "tracing",
             "uprobe": "kprobe",
             "uretprobe": "kprobe",
+            "iter": "tracing",
         }.get(prov)
         if ptype is None:
             raise CodegenError(f"{prov} probes are not supported by pybpftrace yet", ap.span)
         name = ap.name if prov not in ("begin", "end") else prov.upper()
         pid = self._probe_id(name)
         gen = ProbeGen(self, probe, pid, user_space=prov in ("uprobe", "uretprobe"))
+        if prov == "iter":
+            from pybpf.codegen.iters import check_iter
+
+            check_iter(probe, ap)
+            # The kernel calls the program once more after the last object, with a NULL
+            # object pointer (the context field after ``meta``): skip that call.
+            gen.skip_null_ctx = 8
         code = gen.generate()
         self.out.progs.append(
             ProgDef(name, ptype, prov, code, [_attach_info(ap)], label=name, span=ap.span)

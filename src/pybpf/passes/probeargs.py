@@ -47,7 +47,7 @@ def builtin_type(chk: Checker, e: ast.Builtin) -> T.Type:
         mode = str(chk.ctx.config.get("stack_mode", "bpftrace"))
         return T.StackType(name == "ustack", T.StackMode(mode))
     if name == "ctx":
-        return T.PointerType(T.VOID)
+        return _ctx_type(chk)
     if name == "curtask":
         st = chk.types.struct("task_struct")
         return T.PointerType(st) if st is not None else T.UINT64
@@ -95,6 +95,17 @@ def builtin_type(chk: Checker, e: ast.Builtin) -> T.Type:
         return probe_args(chk, e)
     chk.error(f"Unknown builtin variable: {name}", e.span)
     return T.NONE
+
+
+def _ctx_type(chk: Checker) -> T.Type:
+    """``ctx``: in an iterator probe the kernel's ``struct bpf_iter__<target> *`` (so
+    ``ctx->task->pid`` is typed through BTF, as in bpftrace), elsewhere ``void *``."""
+    provs = chk.providers()
+    if provs and all(p == "iter" for p in provs) and chk.probe is not None:
+        st = chk.types.struct(f"bpf_iter__{chk.probe.attach_points[0].func}")
+        if st is not None:
+            return T.PointerType(st)
+    return T.PointerType(T.VOID)
 
 
 def probe_args(chk: Checker, e: ast.Builtin) -> T.Type:
