@@ -126,3 +126,12 @@ def test_missing_iterator_is_one_clear_error() -> None:
     assert r.returncode == 1
     assert "iter no_such_iterator not available for your kernel version." in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_in_process_run_leaves_nothing_open(capsys: pytest.CaptureFixture[str]) -> None:
+    # In the test process, so the no_leaks check sees every fd the run opened.
+    from pybpf.cli.pybpftrace import main
+
+    status = main(["-e", f"iter:task /ctx->task->pid == {os.getpid()}/ {{ @me = count(); }}"])
+    assert status == 0
+    assert "@me: 1" in capsys.readouterr().out
