@@ -8,6 +8,7 @@ probe name) for code generation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pybpf.lang import ast
@@ -138,7 +139,8 @@ def _args_for(chk: Checker, ap: ast.AttachPoint, match: str) -> T.Type | None:
     parts = match.split(":")
     p = ap.provider
     if p == "tracepoint" and len(parts) == 3:
-        return tracepoint_struct(chk, parts[1], parts[2])
+        same = _exit_record(chk, parts[1], parts[2])
+        return same if same is not None else tracepoint_struct(chk, parts[1], parts[2])
     b = chk.types.btf
     if b is None:
         return None
@@ -182,6 +184,25 @@ def _tp_field_type(f: TpField, user: bool) -> T.Type:
     if f.size in (1, 2, 4, 8):
         return T.IntType(f.size * 8, f.signed)
     return T.ArrayType(T.UINT8, f.size)
+
+
+def _constant(fields: tuple[T.Field, ...]) -> Callable[[], tuple[T.Field, ...]]:
+    """A struct resolver returning fields already known."""
+    return lambda: fields
+
+
+def _exit_record(chk: Checker, cat: str, name: str) -> T.StructType | None:
+    """Every ``syscalls:sys_exit_*`` record has the same layout (``__syscall_nr``, ``ret``):
+    once one is read, the others reuse its fields instead of ~360 format-file reads."""
+    if cat != "syscalls" or not name.startswith("sys_exit_"):
+        return None
+    for key, t in chk.ctx.args_by_match.items():
+        if key.startswith("tracepoint:syscalls:sys_exit_") and isinstance(t, T.StructType):
+            return T.StructType(
+                f"_tracepoint_{cat}_{name}", "struct", t.byte_size, "tracepoint",
+                resolver=_constant(t.fields),
+            )  # fmt: skip
+    return None
 
 
 def tracepoint_struct(chk: Checker, cat: str, name: str) -> T.Type | None:
