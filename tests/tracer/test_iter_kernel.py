@@ -135,3 +135,23 @@ def test_in_process_run_leaves_nothing_open(capsys: pytest.CaptureFixture[str]) 
     status = main(["-e", f"iter:task /ctx->task->pid == {os.getpid()}/ {{ @me = count(); }}"])
     assert status == 0
     assert "@me: 1" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not _has("task_file"), reason="kernel lacks iter task_file")
+def test_task_file_path_matches_proc_fd_links(workload: int) -> None:
+    r = _trace(
+        f"iter:task_file /ctx.task.pid == {workload}/ {{"
+        ' printf("%d %s\\n", ctx.fd, path(ctx.file.f_path)); }'
+    )
+    assert r.returncode == 0, r.stderr
+    got = dict(ln.split(" ", 1) for ln in r.stdout.splitlines() if ln[:1].isdigit())
+    want = {f: os.readlink(f"/proc/{workload}/fd/{f}") for f in os.listdir(f"/proc/{workload}/fd")}
+    assert got == want
+    assert list(want.values()).count("/dev/null") >= 5
+
+
+def test_path_outside_iterators_is_one_clear_error() -> None:
+    r = _trace('BEGIN { printf("%s\\n", path(curtask->fs->pwd)); }')
+    assert r.returncode == 1
+    assert "path() is supported on iterator context fields" in r.stderr
+    assert "Traceback" not in r.stderr

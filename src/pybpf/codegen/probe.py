@@ -273,6 +273,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             raise CodegenError(f"{name}() is not supported here", c.span)
         if name == "strftime":
             return self.strftime(c)
+        if name == "path":
+            from pybpf.codegen.iters import path_call
+
+            return path_call(self, c, t)
         if name == "usym":
             raise CodegenError("usym() is not supported yet", c.span)
         if name in ("ksym", "strerror", "uptr", "kptr"):

@@ -272,6 +272,14 @@ def _str_result(chk: Checker, c: ast.Call) -> T.Type:
     return T.StringType(strlen)
 
 
+def _path_result(chk: Checker, c: ast.Call) -> T.Type:
+    """``path(p [, size])``: clamped by ``size``, else 1024 bytes (current bpftrace's
+    max_strlen; d_path fails outright when the name does not fit)."""
+    if len(c.args) == 2 and isinstance(c.args[1], ast.Integer) and c.args[1].value > 0:
+        return T.StringType(min(c.args[1].value, 1024))
+    return T.StringType(1024)
+
+
 def _buf_result(chk: Checker, c: ast.Call) -> T.Type:
     n = chk.strlen
     if len(c.args) == 2:
@@ -327,7 +335,7 @@ HANDLERS: dict[str, Callable[[Checker, ast.Call], T.Type]] = {
     "join": _simple(T.VOID, 1, 2, "*s"),
     "signal": _simple(_unsafe_void, 1, None, "*"),
     "override": _simple(_unsafe_void, 1, None, "i"),
-    "path": _simple(T.StringType(64), 1, 2, "*i"),
+    "path": _simple(_path_result, 1, 2, "*i"),
     "strncmp": _simple(T.INT64, 3, None, "ttI"),
     "strcontains": _simple(T.BOOL, 2, None, "tt"),
     "bswap": _simple(_same_int, 1, None, "i"),
