@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf import procs
 from pybpf.codegen.userprobes import PROVIDERS as PROC_PROVIDERS
-from pybpf.errors import PybpfError, VerifierError
+from pybpf.errors import NotSupportedError, PybpfError, VerifierError
 from pybpf.records import dataclass
 from pybpf.runtime.events import EventKind
 
@@ -101,6 +101,8 @@ class Session:
         self.child: subprocess.Popen[bytes] | None = None
         self.attached = 0
         self.links: list[Any] = []
+        #: Iterator links, read to EOF once BEGIN has run (see pybpf.runtime.iters).
+        self.iter_links: list[Any] = []
         self.watch = procs.ProcessWatch(
             self.opts.command, self.opts.pid, procs.needs_user_symbols(script), script.strings
         )
@@ -179,7 +181,9 @@ class Session:
                 if p.code.functions:
                     raise  # callbacks cannot load without func_info
                 btf_fd, extra = None, {}  # line info is a convenience; load without it
-        if p.prog_type == "tracing":
+        if p.provider == "iter":
+            extra.update(_iter_load_attrs(str(p.attach[0]["func"])))
+        elif p.prog_type == "tracing":
             # tp_btf: a TRACING program bound at load time to btf_trace_<name>.
             from pybpf.attach.tracepoint import tp_btf_id
             from pybpf.bpf.syscall import AttachType
@@ -227,6 +231,9 @@ class Session:
                     link = at.attach_raw_tracepoint(prog, str(a["func"]))
                 elif prov == "tp_btf":
                     link = at.attach_tp_btf(prog)
+                elif prov == "iter":
+                    link = at.attach_iter(prog)
+                    self.iter_links.append(link)
                 elif prov in ("interval", "profile"):
                     from pybpf.attach.perf_event import attach_perf_event
 
@@ -287,6 +294,10 @@ class Session:
             print(self.opts.notify, flush=True)
         self._run_special("BEGIN")
         self.attach(timers=True)
+        if self.iter_links:
+            from pybpf.runtime.iters import run_iterators
+
+            run_iterators(self)
         self.watch.release()
         if self.watch.child is not None:
             self.child = self.watch.child.proc
@@ -467,6 +478,17 @@ class Session:
         lost = struct.unpack_from("<Q", raw, 8)[0] if isinstance(raw, bytes) else 0
         if lost:
             self.writer.lost_events(lost)
+
+
+def _iter_load_attrs(target: str) -> dict[str, Any]:
+    """Load attributes of an ``iter:<target>`` program: BPF_TRACE_ITER on bpf_iter_<target>."""
+    from pybpf.attach.btfids import KIND_FUNC, vmlinux_type_id
+    from pybpf.bpf.syscall import AttachType
+
+    tid = vmlinux_type_id(f"bpf_iter_{target}", KIND_FUNC)
+    if tid is None:
+        raise NotSupportedError(f"iter:{target}", f"no bpf_iter_{target} in kernel BTF")
+    return {"expected_attach_type": AttachType.TRACE_ITER, "attach_btf_id": tid}
 
 
 def _script_key(script: CompiledScript, kernel_name: str) -> str:

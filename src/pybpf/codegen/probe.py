@@ -58,6 +58,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         tp_fields: dict[str, Field] | None = None,
         user_space: bool = False,
         sys_filter: str = "",
+        sys_exit: bool = False,
     ) -> None:
         self.script = script
         self.probe = probe
@@ -71,6 +72,11 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         #: Name of the syscall-number filter map (raw sys_enter programs), or "".
         self.sys_filter = sys_filter
         self.filter_slot = self.frame.alloc_stack(8) if sys_filter else 0
+        #: Raw ``sys_exit`` programs: where the ``sys_exit_*`` record is rebuilt.
+        self.sys_exit = sys_exit
+        self.exit_record = self.frame.alloc_stack(24) if sys_exit and self.ctx else 0
+        #: Iterator probes: the context offset of the object pointer; NULL skips the body.
+        self.skip_null_ctx: int | None = None
         self.uses_scratch = False
         self.scratch_top = 0
         self.zero_strings = False
@@ -96,6 +102,9 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         from pybpf.codegen.userprobes import user_builtin
 
         v = user_builtin(self, e, t)
+        if v is None and e.name == "probe" and self.sys_filter:
+            # A syscall wildcard program: the matched tracepoint's id is on the stack.
+            return Val("spill", t, off=self.filter_slot, owned=False)
         return v if v is not None else ExprGen.builtin(self, e, t)
 
     # -- program --------------------------------------------------------------------------------
@@ -122,6 +131,9 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
                 pro.mov(R6, R1)
             if self.sys_filter:
                 self._syscall_filter(pro)
+            if self.skip_null_ctx is not None:
+                pro.ldx(8, R2, R1, self.skip_null_ctx)
+                pro.jmpi(JmpOp.JEQ, R2, 0, self.epilogue)
             if self.uses_scratch:
                 # The scratch pointer is looked up once and kept on the stack.
                 pro.sti(4, FP, SCRATCH_SLOT, 0)
@@ -139,19 +151,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         return pro.finish()
 
     def _syscall_filter(self, pro: Emitter) -> None:
-        """Run only for the syscalls the wildcard matched (raw ``sys_enter``: args[1] = id)."""
-        from pybpf.codegen.syscalls import MAX_NR
+        """Run only for the syscalls the wildcard matched (see :mod:`.syscalls`)."""
+        from pybpf.codegen.syscalls import emit_filter
 
-        pro.ldx(8, R2, R1, 8)
-        pro.jmpi(JmpOp.JGT, R2, MAX_NR - 1, self.epilogue)
-        pro.stx(4, FP, self.filter_slot, R2)
-        pro.ld_map(R1, self.sys_filter)
-        pro.mov(R2, FP)
-        pro.alui(AluOp.ADD, R2, self.filter_slot)
-        pro.call(Helper.MAP_LOOKUP_ELEM)
-        pro.jmpi(JmpOp.JEQ, R0, 0, self.epilogue)
-        pro.ldx(4, R1, R0, 0)
-        pro.jmpi(JmpOp.JEQ, R1, 0, self.epilogue)
+        emit_filter(self, pro, self.sys_exit)
 
     # -- statements -----------------------------------------------------------------------------
     def block(self, b: ast.Block) -> None:
@@ -273,6 +276,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             raise CodegenError(f"{name}() is not supported here", c.span)
         if name == "strftime":
             return self.strftime(c)
+        if name == "path":
+            from pybpf.codegen.iters import path_call
+
+            return path_call(self, c, t)
         if name == "usym":
             raise CodegenError("usym() is not supported yet", c.span)
         if name in ("ksym", "strerror", "uptr", "kptr"):
@@ -483,7 +490,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         self.frame.before_call()
         self.em.ld_map(R1, m.name)
         self.em.ld_func(R2, entry)
-        self.em.movi(3, 0)
+        self.em.mov(3, FP)  # the callback context: this frame (outer variables)
         self.em.movi(4, 0)
         self.frame.call(Helper.FOR_EACH_MAP_ELEM)
 

@@ -23,7 +23,7 @@ from pybpf.codegen.attach import expand_tracepoints, normalize
 from pybpf.codegen.frame import CodegenError
 from pybpf.codegen.infer import type_of
 from pybpf.codegen.maps import AGG_FUNCS
-from pybpf.codegen.probe import ProbeGen, uses_ctx
+from pybpf.codegen.probe import _CTX_BUILTINS, ProbeGen, uses_ctx
 from pybpf.codegen.spec import CompiledScript, MapDef, ProgDef
 from pybpf.lang import ast
 from pybpf.passes.types import INT64, AggType, TupleType, Type
@@ -284,84 +284,115 @@ class ScriptGen:
             "tp_btf": "tracing",
             "uprobe": "kprobe",
             "uretprobe": "kprobe",
+            "iter": "tracing",
         }.get(prov)
         if ptype is None:
             raise CodegenError(f"{prov} probes are not supported by pybpftrace yet", ap.span)
         name = ap.name if prov not in ("begin", "end") else prov.upper()
         pid = self._probe_id(name)
         gen = ProbeGen(self, probe, pid, user_space=prov in ("uprobe", "uretprobe"))
+        if prov == "iter":
+            from pybpf.codegen.iters import check_iter
+
+            check_iter(probe, ap)
+            # The kernel calls the program once more after the last object, with a NULL
+            # object pointer (the context field after ``meta``): skip that call.
+            gen.skip_null_ctx = 8
         code = gen.generate()
         self.out.progs.append(
             ProgDef(name, ptype, prov, code, [_attach_info(ap)], label=name, span=ap.span)
         )
 
     def _tracepoints(self, probe: ast.Probe, aps: list[ast.AttachPoint]) -> None:
-        from pybpf import tracefs
-
         matches: list[tuple[ast.AttachPoint, str, str]] = []
         for ap in aps:
             matches.extend((ap, c, n) for c, n in expand_tracepoints(ap))
-        per_match = uses_ctx(probe) or _uses_probe(probe)
-        if not per_match:
-            from pybpf.codegen.syscalls import enter_filter
-
-            sysf = enter_filter([(c, n) for _, c, n in matches])
-            if sysf is not None:
-                self._syscall_wildcard(probe, sysf)
-                return
-            names = [f"tracepoint:{c}:{n}" for _, c, n in matches]
-            pid = self._probe_id(names[0])
-            code = ProbeGen(self, probe, pid).generate()
-            attach: list[dict[str, object]] = [{"category": c, "name": n} for _, c, n in matches]
-            self.out.progs.append(
-                ProgDef(
-                    names[0],
-                    "tracepoint",
-                    "tracepoint",
-                    code,
-                    attach,
-                    label=names[0],
-                    span=probe.span,
-                )
-            )
+        rest = self._syscall_wildcards(probe, matches)
+        if not rest:
             return
-        for ap, c, n in matches:
-            name = f"tracepoint:{c}:{n}"
-            try:
-                fmt = tracefs.tracepoint_format(c, n)
-            except tracefs.TracepointNotFoundError:
-                raise CodegenError(f"tracepoint not found: {c}:{n}", ap.span) from None
-            fields = {f.name: f for f in fmt.fields}
-            pid = self._probe_id(name)
-            gen = ProbeGen(self, probe, pid, tp_fields=fields, user_space=c == "syscalls")
-            self._annotate_tp_types(probe, fields)
-            code = gen.generate()
-            self.out.progs.append(
-                ProgDef(
-                    name,
-                    "tracepoint",
-                    "tracepoint",
-                    code,
-                    [{"category": c, "name": n}],
-                    label=name,
-                    span=ap.span,
-                )
+        per_match = uses_ctx(probe) or _uses_probe(probe)
+        if per_match:
+            for ap, c, n in rest:
+                self._tracepoint(probe, ap, c, n)
+            return
+        names = [f"tracepoint:{c}:{n}" for _, c, n in rest]
+        pid = self._probe_id(names[0])
+        code = ProbeGen(self, probe, pid).generate()
+        attach: list[dict[str, object]] = [{"category": c, "name": n} for _, c, n in rest]
+        self.out.progs.append(
+            ProgDef(
+                names[0], "tracepoint", "tracepoint", code, attach, label=names[0],
+                span=probe.span,
             )
+        )  # fmt: skip
 
-    def _syscall_wildcard(self, probe: ast.Probe, sysf: dict[int, str]) -> None:
-        """Many ``sys_enter_*`` tracepoints as one raw ``sys_enter`` program (see syscalls)."""
+    def _tracepoint(self, probe: ast.Probe, ap: ast.AttachPoint, c: str, n: str) -> None:
+        """One program for one tracepoint (its ``args`` layout and ``probe`` name)."""
+        fields = self._tp_fields(ap, c, n)
+        name = f"tracepoint:{c}:{n}"
+        pid = self._probe_id(name)
+        gen = ProbeGen(self, probe, pid, tp_fields=fields, user_space=c == "syscalls")
+        self._annotate_tp_types(probe, fields)
+        code = gen.generate()
+        attach: list[dict[str, object]] = [{"category": c, "name": n}]
+        self.out.progs.append(
+            ProgDef(name, "tracepoint", "tracepoint", code, attach, label=name, span=ap.span)
+        )
+
+    def _tp_fields(self, ap: ast.AttachPoint, c: str, n: str) -> dict[str, Any]:
+        from pybpf import tracefs
+
+        try:
+            fmt = tracefs.tracepoint_format(c, n)
+        except tracefs.TracepointNotFoundError:
+            raise CodegenError(f"tracepoint not found: {c}:{n}", ap.span) from None
+        return {f.name: f for f in fmt.fields}
+
+    def _syscall_wildcards(
+        self, probe: ast.Probe, matches: list[tuple[ast.AttachPoint, str, str]]
+    ) -> list[tuple[ast.AttachPoint, str, str]]:
+        """Compile the many-syscall parts of a wildcard as raw ``sys_enter``/``sys_exit``
+        programs (see :mod:`.syscalls`); returns the matches left for tracepoints."""
+        from pybpf.codegen.syscalls import kind_filter, split
+
+        groups = split([(c, n) for _, c, n in matches])
+        done: set[tuple[str, str]] = set()
+        for prefix in ("sys_enter_", "sys_exit_"):
+            if not _raw_syscall_ok(probe, prefix == "sys_exit_"):
+                continue
+            sysf = kind_filter(groups[prefix], prefix)
+            if sysf is None:
+                continue
+            ap = next(a for a, c, n in matches if (c, n) == groups[prefix][0])
+            self._syscall_wildcard(probe, ap, sysf, prefix == "sys_exit_")
+            done.update(groups[prefix])
+        return [m for m in matches if (m[1], m[2]) not in done]
+
+    def _syscall_wildcard(
+        self, probe: ast.Probe, ap: ast.AttachPoint, sysf: dict[int, str], exit_: bool
+    ) -> None:
+        """Many ``sys_enter_*`` (or ``sys_exit_*``) tracepoints as one raw program."""
         import struct
 
         from pybpf.codegen.syscalls import MAX_NR
 
-        init = {struct.pack("<I", nr): struct.pack("<I", 1) for nr in sysf}
-        self.out.maps["sysnr"] = MapDef("sysnr", "array", 4, 4, MAX_NR, init=init)
-        name = "tracepoint:syscalls:sys_enter_*"
-        pid = self._probe_id(name)
-        code = ProbeGen(self, probe, pid, sys_filter="sysnr").generate()
+        kind = "exit" if exit_ else "enter"
+        ids = {nr: self._probe_id(name) for nr, name in sorted(sysf.items())}
+        init = {struct.pack("<I", nr): struct.pack("<I", i + 1) for nr, i in ids.items()}
+        mapname = f"sysnr_{kind}"
+        self.out.maps[mapname] = MapDef(mapname, "array", 4, 4, MAX_NR, init=init)
+        name = f"tracepoint:syscalls:sys_{kind}_*"
+        fields: dict[str, Any] = {}
+        if exit_ and uses_ctx(probe):
+            first = sysf[min(sysf)].rsplit(":", 1)[1]
+            fields = self._tp_fields(ap, "syscalls", first)
+            self._annotate_tp_types(probe, fields)
+        gen = ProbeGen(
+            self, probe, ids[min(ids)], tp_fields=fields, sys_filter=mapname, sys_exit=exit_
+        )
         prog = ProgDef(
-            name, "raw_tracepoint", "tracepoint", code, [{"name": "sys_enter"}], label=name,
-            span=probe.span, syscall_filter=sysf,
+            name, "raw_tracepoint", "tracepoint", gen.generate(), [{"name": f"sys_{kind}"}],
+            label=name, span=probe.span, syscall_filter=sysf,
         )  # fmt: skip
         self.out.progs.append(prog)
 
@@ -414,6 +445,19 @@ def _widen(t: Type | None) -> Type | None:
     if isinstance(t, TupleType):
         return TupleType(tuple(_widen(e) or e for e in t.elems))
     return t
+
+
+def _raw_syscall_ok(probe: ast.Probe, exit_: bool) -> bool:
+    """Whether the body can run on a raw syscall tracepoint: it may use ``probe``, and on
+    ``sys_exit`` also ``args`` (the same record for every syscall), but nothing else of
+    the context."""
+    for n in ast.walk(probe):
+        if isinstance(n, ast.Builtin) and n.name in _CTX_BUILTINS:
+            if not (exit_ and n.name == "args"):
+                return False
+        if isinstance(n, ast.Call) and n.name in ("kstack", "ustack"):
+            return False
+    return True
 
 
 def _uses_probe(probe: ast.Probe) -> bool:

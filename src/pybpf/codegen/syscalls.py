@@ -8,6 +8,14 @@ raw_tracepoint program on ``sys_enter`` that first checks the syscall number aga
 array map filled with the numbers of the matched syscalls. It attaches and detaches in well
 under a millisecond.
 
+``sys_exit_*`` wildcards work the same way on the raw ``sys_exit`` tracepoint, whose
+arguments are the saved registers and the return value: the syscall number is read from
+``regs->orig_ax``, and because every ``sys_exit_*`` record has the same layout
+(``__syscall_nr``, ``ret``) the program rebuilds that record on its stack so ``args.ret``
+reads exactly as on the real tracepoint. The filter map's value is the probe id plus one,
+so ``probe`` names the syscall's own tracepoint. A wildcard matching both kinds
+(``sys_*_read``) becomes one program of each kind.
+
 Syscall numbers come from the kernel's uapi header (``asm/unistd_64.h``); without it the
 wildcard falls back to one perf event per tracepoint.
 """
@@ -16,6 +24,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pybpf.asm.opcodes import AluOp, JmpOp
+from pybpf.codegen.emit import FP, R0, R1, R2, R3, R6, Emitter
+from pybpf.codegen.helpers import Helper
+
+if TYPE_CHECKING:
+    from pybpf.codegen.probe import ProbeGen
 
 THRESHOLD = 4
 """Wildcards matching more tracepoints than this use the raw tracepoint."""
@@ -83,18 +99,86 @@ def syscall_numbers() -> dict[str, int]:
 
 def enter_filter(matches: list[tuple[str, str]]) -> dict[int, str] | None:
     """Syscall number -> probe name when ``matches`` can use the raw ``sys_enter`` program."""
+    return kind_filter(matches, "sys_enter_")
+
+
+def kind_filter(matches: list[tuple[str, str]], prefix: str) -> dict[int, str] | None:
+    """Syscall number -> probe name when every match is a ``prefix`` syscall tracepoint
+    (``sys_enter_`` or ``sys_exit_``) with a known number, and there are enough of them."""
     if len(matches) <= THRESHOLD:
         return None
-    if not all(c == "syscalls" and n.startswith("sys_enter_") for c, n in matches):
+    if not all(c == "syscalls" and n.startswith(prefix) for c, n in matches):
         return None
     nrs = syscall_numbers()
     out: dict[int, str] = {}
     for _, n in matches:
-        nr = nrs.get(n[len("sys_enter_") :])
+        nr = nrs.get(n[len(prefix) :])
         if nr is None or nr >= MAX_NR:
             return None
         out[nr] = f"tracepoint:syscalls:{n}"
     return out
 
 
-__all__ = ["MAX_NR", "THRESHOLD", "enter_filter", "syscall_numbers"]
+def split(matches: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Matches grouped as ``sys_enter_``, ``sys_exit_`` and the rest (``""``), in order."""
+    out: dict[str, list[tuple[str, str]]] = {"sys_enter_": [], "sys_exit_": [], "": []}
+    for c, n in matches:
+        kind = next((k for k in ("sys_enter_", "sys_exit_") if n.startswith(k)), "")
+        out[kind if c == "syscalls" else ""].append((c, n))
+    return out
+
+
+# x86-64 ``struct pt_regs``: orig_ax (the syscall number) is the 16th u64 (kernel ABI).
+_ORIG_AX = 120
+#: Size of the ``sys_exit_*`` record rebuilt on the stack: common header, nr, ret.
+EXIT_RECORD = 24
+
+
+def emit_filter(gen: ProbeGen, pro: Emitter, exit_: bool) -> None:
+    """The prologue of a raw ``sys_enter``/``sys_exit`` program (ctx in r1): continue only
+    for the matched syscalls, leave the probe id at ``gen.filter_slot`` and, for
+    ``sys_exit`` bodies that read ``args``, point r6 at a rebuilt tracepoint record."""
+    slot = gen.filter_slot
+    if exit_:
+        # raw sys_exit: args[0] = struct pt_regs *, args[1] = return value.
+        pro.ldx(8, R3, R1, 0)
+        pro.alui(AluOp.ADD, R3, _ORIG_AX)
+        pro.mov(R1, FP)
+        pro.alui(AluOp.ADD, R1, slot)
+        pro.movi(R2, 8)
+        pro.call(Helper.PROBE_READ_KERNEL)
+        pro.jmpi(JmpOp.JNE, R0, 0, gen.epilogue)
+        pro.ldx(8, R2, FP, slot)
+    else:
+        pro.ldx(8, R2, R1, 8)  # raw sys_enter: args[1] = syscall number
+    pro.jmpi(JmpOp.JGT, R2, MAX_NR - 1, gen.epilogue)
+    pro.stx(4, FP, slot, R2)
+    if exit_ and gen.ctx:
+        rec = gen.exit_record
+        pro.sti(8, FP, rec, 0)
+        pro.stx(8, FP, rec + 8, R2)  # __syscall_nr (int) and its padding
+        pro.ldx(8, R1, R6, 8)
+        pro.stx(8, FP, rec + 16, R1)  # ret
+        pro.mov(R6, FP)
+        pro.alui(AluOp.ADD, R6, rec)
+    pro.ld_map(R1, gen.sys_filter)
+    pro.mov(R2, FP)
+    pro.alui(AluOp.ADD, R2, slot)
+    pro.call(Helper.MAP_LOOKUP_ELEM)
+    pro.jmpi(JmpOp.JEQ, R0, 0, gen.epilogue)
+    pro.ldx(4, R1, R0, 0)
+    pro.jmpi(JmpOp.JEQ, R1, 0, gen.epilogue)
+    pro.alui(AluOp.SUB, R1, 1)
+    pro.stx(8, FP, slot, R1)  # the probe id of this syscall's tracepoint
+
+
+__all__ = [
+    "EXIT_RECORD",
+    "MAX_NR",
+    "THRESHOLD",
+    "emit_filter",
+    "enter_filter",
+    "kind_filter",
+    "split",
+    "syscall_numbers",
+]

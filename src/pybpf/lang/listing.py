@@ -124,7 +124,28 @@ def _kprobes(cat: Catalog, prov: str, rest: str) -> Iterator[str]:
             yield f"{prov}:{f}"
 
 
-def _iters(cat: Catalog, rest: str) -> Iterator[str]:
+def _iter_fields(cat: Catalog, name: str) -> Iterator[str]:
+    """``-lv``: the ``ctx`` fields of an iterator (members of ``struct bpf_iter__<name>``)."""
+    spec = cat.btf()
+    if spec is None:
+        return
+    from pybpf.btf import Kind
+    from pybpf.btf.cformat import declaration
+
+    def fields(tid: int) -> Iterator[str]:
+        for mem in spec.members(tid):
+            inner = spec.resolve(mem.type)
+            if not mem.name and spec.kind(inner) in (Kind.STRUCT, Kind.UNION):
+                yield from fields(inner)  # the kernel wraps each pointer in an anonymous union
+            else:
+                yield f"    {declaration(spec, mem.type, mem.name)}"
+
+    for tid in spec.find_all(f"bpf_iter__{name}", Kind.STRUCT):
+        yield from fields(tid)
+        return
+
+
+def _iters(cat: Catalog, rest: str, verbose: bool = False) -> Iterator[str]:
     spec = cat.btf()
     if spec is None:
         return
@@ -142,6 +163,8 @@ def _iters(cat: Catalog, rest: str) -> Iterator[str]:
     for n in names:
         if m.match(n):
             yield f"iter:{n}"
+            if verbose:
+                yield from _safe(_iter_fields(cat, n))
 
 
 def _uprobe_params(cat: Catalog, path: str, func: str) -> Iterator[str]:
@@ -188,7 +211,7 @@ def _provider_lines(cat: Catalog, prov: str, rest: str, verbose: bool) -> Iterat
                 if prov == "fexit":
                     yield from _safe(_btf_retval(cat, line.split(":")[-1]))
     elif prov == "iter":
-        yield from _iters(cat, rest)
+        yield from _iters(cat, rest, verbose)
     elif prov in ("uprobe", "uretprobe", "usdt"):
         yield from _uprobes(cat, prov, rest, verbose)
     elif prov in ("begin", "end", "interval", "profile", "watchpoint"):

@@ -274,17 +274,19 @@ def _str_result(chk: Checker, c: ast.Call) -> T.Type:
 
 BUF_HEADER = 4
 """Bytes of a buffer's length prefix; bpftrace's longest buffer is ``max_strlen`` minus it."""
-_BUF_STRLEN = 1024
-"""Current bpftrace's default ``max_strlen``, which bounds ``buf()`` unless the config sets it."""
 
 
 def buf_max(chk: Checker) -> int:
     """The longest ``buf()``: ``max_strlen - 4`` (the length prefix), like bpftrace."""
-    cfg = chk.program.config
-    explicit = cfg is not None and any(
-        i.key.lower().removeprefix("bpftrace_") == "max_strlen" for i in cfg.items
-    )
-    return max((chk.strlen if explicit else _BUF_STRLEN) - BUF_HEADER, 0)
+    return max(chk.strlen - BUF_HEADER, 0)
+
+
+def _path_result(chk: Checker, c: ast.Call) -> T.Type:
+    """``path(p [, size])``: clamped by ``size``, else 1024 bytes (current bpftrace's
+    max_strlen; d_path fails outright when the name does not fit)."""
+    if len(c.args) == 2 and isinstance(c.args[1], ast.Integer) and c.args[1].value > 0:
+        return T.StringType(min(c.args[1].value, 1024))
+    return T.StringType(1024)
 
 
 def _buf_result(chk: Checker, c: ast.Call) -> T.Type:
@@ -367,7 +369,7 @@ HANDLERS: dict[str, Callable[[Checker, ast.Call], T.Type]] = {
     "join": _simple(_join_result, 1, 2, "*s"),
     "signal": _simple(_unsafe_void, 1, None, "*"),
     "override": _simple(_unsafe_void, 1, None, "i"),
-    "path": _simple(T.StringType(64), 1, 2, "*i"),
+    "path": _simple(_path_result, 1, 2, "*i"),
     "strncmp": _simple(T.INT64, 3, None, "ttI"),
     "strcontains": _simple(T.BOOL, 2, None, "tt"),
     "bswap": _simple(_same_int, 1, None, "i"),

@@ -9,6 +9,7 @@ probe name) for code generation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pybpf.lang import ast
@@ -48,7 +49,7 @@ def builtin_type(chk: Checker, e: ast.Builtin) -> T.Type:
         mode = str(chk.ctx.config.get("stack_mode", "bpftrace"))
         return T.StackType(name == "ustack", T.StackMode(mode))
     if name == "ctx":
-        return T.PointerType(T.VOID)
+        return _ctx_type(chk)
     if name == "curtask":
         st = chk.types.struct("task_struct")
         return T.PointerType(st) if st is not None else T.UINT64
@@ -98,6 +99,17 @@ def builtin_type(chk: Checker, e: ast.Builtin) -> T.Type:
     return T.NONE
 
 
+def _ctx_type(chk: Checker) -> T.Type:
+    """``ctx``: in an iterator probe the kernel's ``struct bpf_iter__<target> *`` (so
+    ``ctx->task->pid`` is typed through BTF, as in bpftrace), elsewhere ``void *``."""
+    provs = chk.providers()
+    if provs and all(p == "iter" for p in provs) and chk.probe is not None:
+        st = chk.types.struct(f"bpf_iter__{chk.probe.attach_points[0].func}")
+        if st is not None:
+            return T.PointerType(st)
+    return T.PointerType(T.VOID)
+
+
 def probe_args(chk: Checker, e: ast.Builtin) -> T.Type:
     """The ``args`` type of the current probe (first match; others recorded per match)."""
     probe = chk.probe
@@ -135,7 +147,8 @@ def _args_for(chk: Checker, ap: ast.AttachPoint, match: str) -> T.Type | None:
     parts = match.split(":")
     p = ap.provider
     if p == "tracepoint" and len(parts) == 3:
-        return tracepoint_struct(chk, parts[1], parts[2])
+        same = _exit_record(chk, parts[1], parts[2])
+        return same if same is not None else tracepoint_struct(chk, parts[1], parts[2])
     b = chk.types.btf
     if b is None:
         return None
@@ -181,6 +194,25 @@ def _tp_field_type(f: TpField, user: bool) -> T.Type:
     if f.size in (1, 2, 4, 8):
         return T.IntType(f.size * 8, f.signed)
     return T.ArrayType(T.UINT8, f.size)
+
+
+def _constant(fields: tuple[T.Field, ...]) -> Callable[[], tuple[T.Field, ...]]:
+    """A struct resolver returning fields already known."""
+    return lambda: fields
+
+
+def _exit_record(chk: Checker, cat: str, name: str) -> T.StructType | None:
+    """Every ``syscalls:sys_exit_*`` record has the same layout (``__syscall_nr``, ``ret``):
+    once one is read, the others reuse its fields instead of ~360 format-file reads."""
+    if cat != "syscalls" or not name.startswith("sys_exit_"):
+        return None
+    for key, t in chk.ctx.args_by_match.items():
+        if key.startswith("tracepoint:syscalls:sys_exit_") and isinstance(t, T.StructType):
+            return T.StructType(
+                f"_tracepoint_{cat}_{name}", "struct", t.byte_size, "tracepoint",
+                resolver=_constant(t.fields),
+            )  # fmt: skip
+    return None
 
 
 def tracepoint_struct(chk: Checker, cat: str, name: str) -> T.Type | None:

@@ -5,6 +5,10 @@ declares it for the whole probe or function, as bpftrace always did (tools assig
 branches of an ``if`` and read after it); reading a variable no enclosing block has
 declared is ``Undefined or undeclared variable: $x``.  ``break``/``continue`` must sit in
 a ``while`` or ``for`` loop.
+
+The body of ``for ($kv : @map)`` is a function of its own (a ``bpf_for_each_map_elem``
+callback): it reads and writes the probe's variables, but a variable it assigns first is
+its own and undefined after the loop, as in bpftrace.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ class _Scopes:
         self.ctx = ctx
         self.stack: list[set[str]] = []
         self.loops = 0
+        #: Where a first plain assignment declares: the probe's scope, or a map loop body's.
+        self.home = 0
 
     def defined(self, name: str) -> bool:
         return any(name in s for s in self.stack)
@@ -44,7 +50,7 @@ class _Scopes:
                 if s.op is not None and not self.defined(t.name):
                     self.undefined(t)
                 if not self.defined(t.name):
-                    self.stack[0].add(t.name)
+                    self.stack[self.home].add(t.name)
             else:
                 self.expr(t)
         elif isinstance(s, ast.ExprStmt):
@@ -61,7 +67,14 @@ class _Scopes:
             self.loop(s.body.stmts)
         elif isinstance(s, ast.For):
             self.expr(s.iterable)
-            self.loop(s.body.stmts, {s.var.name})
+            if isinstance(s.iterable, ast.Map):
+                home, self.home = self.home, len(self.stack)
+                try:
+                    self.loop(s.body.stmts, {s.var.name})
+                finally:
+                    self.home = home
+            else:
+                self.loop(s.body.stmts, {s.var.name})
         elif isinstance(s, ast.Unroll):
             self.expr(s.count)
             self.block(s.body.stmts)
@@ -112,7 +125,7 @@ def run(program: ast.Program, ctx: PassContext) -> None:
     for f in program.functions:
         sc.block(f.body.stmts, {p.name for p in f.params})
     for p in program.probes:
-        sc.stack = [set()]
+        sc.stack, sc.home = [set()], 0
         if p.predicate is not None:
             sc.expr(p.predicate)
         sc.block(p.body.stmts)

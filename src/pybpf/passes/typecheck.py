@@ -54,7 +54,7 @@ class Checker:
         self.types = cdecl.TypeResolver(program, ctx)
         self.types.quiet = not report
         self.functions = {f.name: f for f in program.functions}
-        self.strlen = int(ctx.config.get("max_strlen", 64))
+        self.strlen = int(ctx.config.get("max_strlen", 1024))
         self.direct_agg: set[int] = set()
 
     # ------------------------------------------------------------ reporting
