@@ -78,6 +78,43 @@ class Resolved(NamedTuple):
 _tables: dict[tuple[str, int, str | None], SymbolTable | None] = {}
 
 
+DEBUG_DIRS = ("/usr/lib/debug",)
+"""Where separate debug files live, looked up by build-id (``.build-id/ab/cdef....debug``)."""
+
+
+def debug_file(build_id: str | None) -> str | None:
+    """The separate debug file of a build-id (e.g. from libc6-dbg), if one is installed."""
+    if not build_id or len(build_id) < 3:
+        return None
+    for d in DEBUG_DIRS:
+        path = f"{d}/.build-id/{build_id[:2]}/{build_id[2:]}.debug"
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def with_debug_symbols(elf: ElfFile) -> SymbolTable:
+    """``elf``'s symbols, plus the static ones of its debug file when ``elf`` is stripped.
+
+    Distribution libraries ship only ``.dynsym``; their local functions
+    (``__libc_start_call_main``) are in the debug file, which shares the link-time
+    addresses, so its ``.symtab`` resolves them like the debugger and bcc do.
+    """
+    tab = SymbolTable.from_elf(elf)
+    if elf.section(".symtab") is not None:
+        return tab
+    path = debug_file(elf.build_id)
+    if path is None:
+        return tab
+    try:
+        with ElfFile(path) as dbg:
+            if dbg.build_id == elf.build_id:
+                tab.symbols = [s for s in dbg.symbols() if not s.dynamic] + tab.symbols
+    except ElfError:
+        pass
+    return tab
+
+
 def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
     if m.path.endswith(" (deleted)"):
         # Replaced on disk (an upgrade) while mapped: the kernel still serves the old file.
@@ -91,7 +128,7 @@ def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
         with ElfFile(path) as elf:
             key = (m.dev, m.inode, elf.build_id)
             if key not in _tables:
-                _tables[key] = SymbolTable.from_elf(elf)
+                _tables[key] = with_debug_symbols(elf)
             return _tables[key]
     except ElfError:
         return None
@@ -143,4 +180,12 @@ class Symbolizer:
         return Resolved(m.module, hit[0].name, hit[1])
 
 
-__all__ = ["MapEntry", "Resolved", "Symbolizer", "parse_maps", "read_maps"]
+__all__ = [
+    "MapEntry",
+    "Resolved",
+    "Symbolizer",
+    "debug_file",
+    "parse_maps",
+    "read_maps",
+    "with_debug_symbols",
+]

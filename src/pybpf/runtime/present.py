@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from pybpf.output.values import Tuple, inet_ntop
 from pybpf.passes.types import (
@@ -23,8 +23,23 @@ from pybpf.passes.types import (
     Type,
 )
 
-StackResolver = Callable[[StackType, int, int], str]
-"""(stack type, stack id, pid) -> the rendered stack."""
+
+class StackResolver(Protocol):
+    """(stack type, stack id, pid, indent) -> the rendered stack."""
+
+    def __call__(self, t: StackType, sid: int, pid: int, indent: int = 8) -> str: ...
+
+
+def key_stacks(stacks: StackResolver | None) -> StackResolver | None:
+    """``stacks`` rendering with map-key indentation (4 spaces, bpftrace's ``@[`` keys)."""
+    if stacks is None:
+        return None
+    resolver = stacks
+
+    def in_key(t: StackType, sid: int, pid: int, indent: int = 4) -> str:
+        return resolver(t, sid, pid, indent)
+
+    return in_key
 
 
 STRINGS: list[str] = []
@@ -104,4 +119,4 @@ def _ksym(addr: int) -> str:
     return found[0] if found else f"0x{addr:x}"
 
 
-__all__ = ["StackResolver", "present"]
+__all__ = ["StackResolver", "key_stacks", "present"]
