@@ -448,12 +448,12 @@ class Session:
         self._handlers[eid] = h
         return h
 
-    def _stack(self, t: Any, sid: int, pid: int, indent: int = 8) -> str:
+    def _stack(self, t: Any, sid: int, pid: int) -> str:
         """Render stack ``sid`` from the stack-trace map (symbolised)."""
         from pybpf.runtime.stacks import render_stack
 
         m = self.maps.get("ustacks" if t.user else "kstacks")
-        return render_stack(m, t, sid, pid, self._symbolizers, indent)
+        return render_stack(m, t, sid, pid, self._symbolizers)
 
     def _report_lost(self) -> None:
         g = self.maps.get("globals")

@@ -152,8 +152,7 @@ def test_ustack_symbolised_after_the_process_exited(binary: Path) -> None:
     r = trace(f"uprobe:{binary}:leaf {{ @[ustack] = count(); }}", "-c", str(binary))
     assert r.returncode == 0, r.stderr
     # Maps print at the end of the run, after the child has exited.
-    # Map keys indent their frames by 4 spaces (printf and values by 8), as bpftrace does.
-    frames = [ln.strip() for ln in r.stdout.splitlines() if ln.startswith("    ")]
+    frames = [ln.strip() for ln in r.stdout.splitlines() if ln.startswith("        ")]
     assert frames[0] == "leaf+0"
     assert frames[1].startswith("middle+")
     assert frames[2].startswith("main+")
@@ -294,7 +293,7 @@ def test_ustack_system_wide_after_exit(binary: Path) -> None:
                 p.kill()
                 p.wait()
     assert tracer.returncode == 0, err
-    frames = [ln.strip() for ln in out.splitlines() if ln.startswith("    ")]
+    frames = [ln.strip() for ln in out.splitlines() if ln.startswith("        ")]
     assert frames[:2] == ["leaf+0", frames[1]] and frames[1].startswith("middle+")
     assert frames[2].startswith("main+")
     assert "]: 7\n" in out

@@ -17,7 +17,7 @@ from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
 from pybpf.codegen.stacks import StackGen
 from pybpf.codegen.strings import StringGen
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, IntType, Type
+from pybpf.passes.types import INT64, IntType, RecordType, TupleType, Type
 from pybpf.runtime.events import EventKind
 
 if TYPE_CHECKING:
@@ -30,10 +30,10 @@ _CTX_BUILTINS = {"args", "ctx", "retval", "func", "kstack", "ustack"} | {
 
 
 def _aggregate(t: Type) -> bool:
-    """Kernel structs and arrays live in memory whatever their size."""
-    from pybpf.passes.types import ArrayType, StructType
+    """Kernel structs, arrays, tuples and records live in memory whatever their size."""
+    from pybpf.passes.types import ArrayType, RecordType, StructType, TupleType
 
-    return isinstance(t, StructType | ArrayType)
+    return isinstance(t, StructType | ArrayType | TupleType | RecordType)
 
 
 def uses_ctx(node: ast.Node) -> bool:
@@ -80,7 +80,14 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         self.subprogs: list[Emitter] = []
 
     def typeof(self, e: ast.Expr) -> Type:
-        """The expression's type (front end annotation, else the fallback inference)."""
+        """The expression's type (front end annotation, else the fallback inference).
+
+        A tuple read from a map has the map's layout, whose integers are widened to 64 bits.
+        """
+        if isinstance(e, ast.Map | ast.MapAccess):
+            d = self.script.out.maps.get(e.name if isinstance(e, ast.Map) else e.map.name)
+            if d is not None and not d.agg and isinstance(d.value_type, TupleType | RecordType):
+                return d.value_type
         return type_of(e, self.script.max_strlen, self.var_type)
 
     def var_type(self, name: str) -> Type | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf.output.values import AvgStats, HistData, LhistData, MapData, MapKind
 from pybpf.passes.types import INT64, IntType
-from pybpf.runtime.present import StackResolver, key_stacks, present
+from pybpf.runtime.present import StackResolver, present
 from pybpf.runtime.values import decode_int, decode_value
 
 if TYPE_CHECKING:
@@ -46,8 +46,7 @@ def combine(d: MapDef, raw: bytes | list[bytes]) -> Any:
 def _key(d: MapDef, raw: bytes, probe_names: Sequence[str], stacks: StackResolver | None) -> Any:
     if d.key_type is None:
         return None
-    key = decode_value(d.key_type, raw, 0)
-    return present(d.key_type, key, probe_names, key_stacks(stacks))
+    return present(d.key_type, decode_value(d.key_type, raw, 0), probe_names, stacks)
 
 
 def read_map(

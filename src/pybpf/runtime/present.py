@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from pybpf.output.values import Tuple, inet_ntop
+from pybpf.output.values import Tuple, format_pointer, inet_ntop
 from pybpf.passes.types import (
     InetType,
     OpaqueIdType,
+    PointerType,
     RecordType,
     StackType,
     SymbolType,
@@ -23,23 +24,8 @@ from pybpf.passes.types import (
     Type,
 )
 
-
-class StackResolver(Protocol):
-    """(stack type, stack id, pid, indent) -> the rendered stack."""
-
-    def __call__(self, t: StackType, sid: int, pid: int, indent: int = 8) -> str: ...
-
-
-def key_stacks(stacks: StackResolver | None) -> StackResolver | None:
-    """``stacks`` rendering with map-key indentation (4 spaces, bpftrace's ``@[`` keys)."""
-    if stacks is None:
-        return None
-    resolver = stacks
-
-    def in_key(t: StackType, sid: int, pid: int, indent: int = 4) -> str:
-        return resolver(t, sid, pid, indent)
-
-    return in_key
+StackResolver = Callable[[StackType, int, int], str]
+"""(stack type, stack id, pid) -> the rendered stack."""
 
 
 STRINGS: list[str] = []
@@ -68,6 +54,9 @@ def present(
             return ""
     if isinstance(t, OpaqueIdType):
         return _opaque(t.kind, v, probe_names)
+    if isinstance(t, PointerType) and isinstance(v, int):
+        # Current bpftrace shows pointers as 0x... (JSON: the number), keys and values alike.
+        return format_pointer(v)
     if isinstance(t, SymbolType) and t.kind == "ksym" and isinstance(v, int):
         return _ksym(v)
     if isinstance(t, SymbolType) and t.kind == "usym" and isinstance(v, bytes | bytearray):
@@ -119,4 +108,4 @@ def _ksym(addr: int) -> str:
     return found[0] if found else f"0x{addr:x}"
 
 
-__all__ = ["StackResolver", "key_stacks", "present"]
+__all__ = ["StackResolver", "present"]
