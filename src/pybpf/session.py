@@ -198,7 +198,10 @@ class Session:
         try:
             prog = self._load_program(spec)
         except VerifierError as e:
+            from pybpf.codegen.unsafe import missing_helper
+
             msg = f"{self.verifier_name} rejected {p.label}: {_verdict(e.log) or e.last_line}"
+            msg = missing_helper(e.log) or msg  # signal/override/write_user: name the helper
             raise ProgramLoadError(msg, _failing_span(e.log, insns), e.log) from None
         finally:
             if btf_fd is not None:

@@ -41,7 +41,7 @@ def uses_ctx(node: ast.Node) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.Builtin) and n.name in _CTX_BUILTINS:
             return True
-        if isinstance(n, ast.Call) and n.name in ("kstack", "ustack"):
+        if isinstance(n, ast.Call) and n.name in ("kstack", "ustack", "override"):
             return True
     return False
 
@@ -238,6 +238,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
                 self.map_delete(c.args[0], c.args[1:])
             elif name == "join":
                 self.emit_event(EventKind.JOIN, c.args[:1], sep=_lit(c.args, 1, " "))
+            elif name in ("signal", "override", "write_user"):
+                from pybpf.codegen.unsafe import unsafe_call
+
+                unsafe_call(self, c)
             else:
                 return False
         return True
