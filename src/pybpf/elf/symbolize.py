@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pybpf.elf.reader import ElfError, ElfFile
+from pybpf.elf.reader import PT_LOAD, ElfError, ElfFile
 from pybpf.elf.symbols import SymbolTable
 
 
@@ -134,6 +134,17 @@ def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
         return None
 
 
+class _Resolver(NamedTuple):
+    """What one mapping needs to turn addresses into link-time addresses (cached)."""
+
+    table: SymbolTable | None
+    module: str
+    file_backed: bool
+    bias: int  # link-time address minus file offset, inside [lo, hi)
+    lo: int
+    hi: int
+
+
 class Symbolizer:
     """Symbolises addresses of one process; re-reads its maps on :meth:`refresh`."""
 
@@ -142,12 +153,14 @@ class Symbolizer:
         self._maps: list[MapEntry] = []
         self._starts: list[int] = []
         self._per_path: dict[tuple[str, int], SymbolTable | None] = {}
+        self._resolvers: dict[int, _Resolver] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read /proc/PID/maps (after the process loaded more libraries)."""
         self._maps = sorted(read_maps(self.pid), key=lambda m: m.start)
         self._starts = [m.start for m in self._maps]
+        self._resolvers = {}
 
     def mapping(self, addr: int) -> MapEntry | None:
         """The mapping containing ``addr``."""
@@ -156,28 +169,49 @@ class Symbolizer:
             return self._maps[i]
         return None
 
-    def symbolize(self, addr: int) -> Resolved | None:
-        """(module, symbol, offset) for ``addr``; None when no mapping contains it."""
-        m = self.mapping(addr)
-        if m is None:
-            return None
+    def _resolver(self, m: MapEntry) -> _Resolver:
         if not m.file_backed:
-            return Resolved(m.path or "[anon]", None, addr - m.start)
-        file_off = addr - m.start + m.offset
+            return _Resolver(None, m.path or "[anon]", False, 0, 0, 0)
         key = (m.dev, m.inode)
         if key not in self._per_path:
             self._per_path[key] = _table_for(self.pid, m)
         tab = self._per_path[key]
+        if tab is not None:
+            # The loadable segment holding the mapping's first byte: one bias for the lot.
+            for seg in tab.segments:
+                if seg.type == PT_LOAD and seg.offset <= m.offset < seg.offset + seg.filesz:
+                    hi = seg.offset + max(seg.filesz, 1)
+                    return _Resolver(tab, m.module, True, seg.vaddr - seg.offset, seg.offset, hi)
+        return _Resolver(tab, m.module, True, 0, 0, 0)
+
+    def symbolize(self, addr: int) -> Resolved | None:
+        """(module, symbol, offset) for ``addr``; None when no mapping contains it."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i < 0:
+            return None
+        m = self._maps[i]
+        if addr >= m.end:
+            return None
+        r = self._resolvers.get(i)
+        if r is None:
+            r = self._resolvers[i] = self._resolver(m)
+        if not r.file_backed:
+            return Resolved(r.module, None, addr - m.start)
+        file_off = addr - m.start + m.offset
+        tab = r.table
         if tab is None:
-            return Resolved(m.module, None, file_off)
-        try:
-            vaddr = tab.offset_to_vaddr(file_off)
-        except ElfError:
-            return Resolved(m.module, None, file_off)
+            return Resolved(r.module, None, file_off)
+        if r.lo <= file_off < r.hi:
+            vaddr = file_off + r.bias
+        else:
+            try:
+                vaddr = tab.offset_to_vaddr(file_off)
+            except ElfError:
+                return Resolved(r.module, None, file_off)
         hit = tab.lookup(vaddr)
         if hit is None:
-            return Resolved(m.module, None, file_off)
-        return Resolved(m.module, hit[0].name, hit[1])
+            return Resolved(r.module, None, file_off)
+        return Resolved(r.module, hit[0].name, hit[1])
 
 
 __all__ = [
