@@ -146,8 +146,12 @@ def _count_attached(cmd: list[str]) -> int:
             n = int(line.split()[1])
         if NOTIFY in line:
             break
-    p.send_signal(signal.SIGINT)
-    p.communicate(timeout=60)
+    while p.poll() is None:  # Ctrl-C until it ends (an early one may be missed)
+        p.send_signal(signal.SIGINT)
+        try:
+            p.communicate(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
     return n
 
 
