@@ -72,7 +72,7 @@ class HeldChild:
 
 def needs_user_symbols(script: Any) -> bool:
     """True when the script can print user symbols (user stacks, uprobe/usdt values)."""
-    return "ustacks" in script.maps or any(
+    return any(m.startswith("ustacks") for m in script.maps) or any(
         p.provider in ("uprobe", "uretprobe", "usdt") for p in script.progs
     )
 

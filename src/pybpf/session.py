@@ -453,9 +453,10 @@ class Session:
 
     def _stack(self, t: Any, sid: int, pid: int) -> str:
         """Render stack ``sid`` from the stack-trace map (symbolised)."""
+        from pybpf.codegen.stacks import stack_map_name
         from pybpf.runtime.stacks import render_stack
 
-        m = self.maps.get("ustacks" if t.user else "kstacks")
+        m = self.maps.get(stack_map_name(t.user, t.limit))
         return render_stack(m, t, sid, pid, self._symbolizers)
 
     def _report_lost(self) -> None:

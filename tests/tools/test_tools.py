@@ -497,7 +497,7 @@ def test_tcpdrop(runner: str) -> None:
 
     with tool("tcpdrop", runner) as t:
         header = ["TIME", "PID", "COMM", "SADDR:SPORT", "DADDR:DPORT", "STATE"]
-        assert header in [line.split() for line in t.lines]
+        assert t.wait_for(lambda line: line.split() == header, timeout=10), t.lines
         cport, sport, client, server = _filtered_receive()
         try:
             mine = f"127.0.0.1:{cport} "

@@ -158,3 +158,36 @@ def test_ustack_resolves_libc_locals_from_the_debug_file(binary: Path) -> None:
             pytest.skip("libc6-dbg is not installed")
     out = ours("-e", f"uprobe:{binary}:leaf {{ @[ustack] = count(); }}", "-c", str(binary))
     assert "\n        __libc_start_call_main+" in out
+
+
+TWO_CALLERS = r"""
+#include <unistd.h>
+volatile long counter = 1;
+__attribute__((noinline)) void leaf(int i) { counter += i; }
+__attribute__((noinline)) void left(int i) { leaf(i); }
+__attribute__((noinline)) void right(int i) { leaf(i); }
+int main(void) { for (int i = 0; i < 3; i++) { left(i); right(i); right(i); } usleep(200000); return 0; }
+"""
+
+
+def test_limited_stacks_merge_keys_that_differ_deeper(tmp_path: Path) -> None:
+    # leaf() has two callers: its 1-frame stacks are one key, its 2-frame stacks two.
+    (tmp_path / "t.c").write_text(TWO_CALLERS)
+    exe = tmp_path / "t"
+    cmd = [
+        "gcc",
+        "-O0",
+        "-fno-omit-frame-pointer",
+        "-no-pie",
+        "-o",
+        str(exe),
+        str(tmp_path / "t.c"),
+    ]
+    subprocess.run(cmd, check=True)
+    script = f"uprobe:{exe}:leaf {{ @a[ustack(1)] = count(); @b[ustack(2)] = count(); }}"
+    out = ours("-e", script, "-c", str(exe))
+    assert "@a[\n        leaf+0\n]: 9\n" in out
+    assert out.count("@a[") == 1
+    b = out.split("@b[", 1)[1]
+    assert b.startswith("\n        leaf+0\n        left+") and "]: 3\n@b[\n        leaf+0\n" in b
+    assert "        right+" in b and b.rstrip().endswith("]: 6")
