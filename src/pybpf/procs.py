@@ -72,9 +72,17 @@ class HeldChild:
 
 def needs_user_symbols(script: Any) -> bool:
     """True when the script can print user symbols (user stacks, uprobe/usdt values)."""
-    return "ustacks" in script.maps or any(
+    return any(m.startswith("ustacks") for m in script.maps) or any(
         p.provider in ("uprobe", "uretprobe", "usdt") for p in script.progs
     )
+
+
+def _exe(pid: int) -> str | None:
+    """The executable of process ``pid`` (None once it is gone)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
 
 
 def _dup_to_3(fd: int) -> Any:
@@ -145,7 +153,31 @@ class ProcessWatch:
     def release(self) -> None:
         """Let the child run (every probe is attached)."""
         if self.child is not None:
+            before = _exe(self.child.pid)
             self.child.release()
+            if self.symbols:
+                self._await_exec(self.child.pid, before)
+
+    def _await_exec(self, pid: int, before: str | None, limit: float = 0.05) -> None:
+        """Snapshot the child's memory map from its exec until the dynamic loader has
+        mapped its libraries (the map stops changing): a child that runs for less than one
+        watch interval would otherwise leave only the shell's map behind, and its user
+        stacks could not be symbolised after it exits."""
+        import time
+
+        end = time.monotonic() + limit
+        seen, stable = -1, 0
+        while time.monotonic() < end and stable < 4:
+            exe = _exe(pid)
+            if exe is None:
+                return  # gone: the last snapshot stays
+            if exe != before:
+                self._snapshot(pid)
+                sym = self.symbolizers.get(pid)
+                n = len(sym._maps) if sym is not None else -1
+                stable = stable + 1 if n == seen else 0
+                seen = n
+            time.sleep(0.0005)
 
     def track_stacks(self, defs: dict[str, Any], maps: dict[str, Any]) -> None:
         """Watch the maps whose keys hold user stacks: the pids found there get their

@@ -202,7 +202,10 @@ class Session:
         try:
             prog = self._load_program(spec)
         except VerifierError as e:
+            from pybpf.codegen.unsafe import missing_helper
+
             msg = f"{self.verifier_name} rejected {p.label}: {_verdict(e.log) or e.last_line}"
+            msg = missing_helper(e.log) or msg  # signal/override/write_user: name the helper
             raise ProgramLoadError(msg, _failing_span(e.log, insns), e.log) from None
         finally:
             if btf_fd is not None:
@@ -465,9 +468,10 @@ class Session:
 
     def _stack(self, t: Any, sid: int, pid: int) -> str:
         """Render stack ``sid`` from the stack-trace map (symbolised)."""
+        from pybpf.codegen.stacks import stack_map_name
         from pybpf.runtime.stacks import render_stack
 
-        m = self.maps.get("ustacks" if t.user else "kstacks")
+        m = self.maps.get(stack_map_name(t.user, t.limit))
         return render_stack(m, t, sid, pid, self._symbolizers)
 
     def _report_lost(self) -> None:

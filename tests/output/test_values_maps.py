@@ -153,15 +153,28 @@ def test_buffers_strings_and_addresses() -> None:
 
 
 def test_stacks() -> None:
-    frames = [
-        StackFrame(0xFFFFFFFF81000010, "do_nanosleep", 16, "[kernel.kallsyms]"),
-        StackFrame(0x401000),
-    ]
-    assert format_stack(frames) == "\n        do_nanosleep+16\n        0x401000\n"
+    frames = [StackFrame(0xFFFFFFFF81000010, "do_nanosleep", 16), StackFrame(0xFFFFFFFF81000020)]
+    assert format_stack(frames) == "\n        do_nanosleep+16\n        0xffffffff81000020\n"
+    assert format_stack(frames, indent=4) == "\n    do_nanosleep+16\n    0xffffffff81000020\n"
+    # Kernel frames: no module in perf mode (bpftrace's ksyms never add one).
     assert format_stack(frames, StackMode.PERF) == (
-        "\n\tffffffff81000010 do_nanosleep+16 ([kernel.kallsyms])\n\t401000 0x401000\n"
+        "\n\tffffffff81000010 do_nanosleep+16\n\tffffffff81000020 0xffffffff81000020\n"
     )
-    assert format_stack(frames, StackMode.RAW) == "\nffffffff81000010\n401000\n"
+    assert format_stack(frames, StackMode.RAW, indent=4) == "\nffffffff81000010\nffffffff81000020\n"
+
+
+def test_user_stacks_perf_mode_name_the_module_or_unknown() -> None:
+    frames = [
+        StackFrame(0x401126, "leaf", 0, "/tmp/t"),
+        StackFrame(0x7F0000001000, None, 0, "/usr/lib/libc.so.6"),
+        StackFrame(0x7F0000002000, None, 0, ""),
+    ]
+    assert format_stack(frames, StackMode.PERF) == (
+        "\n\t401126 leaf+0 (/tmp/t)"
+        "\n\t7f0000001000 0x7f0000001000 ([unknown])"
+        "\n\t7f0000002000 0x7f0000002000 ([unknown])\n"
+    )
+    assert format_stack(frames[:1]) == "\n        leaf+0\n"
 
 
 @pytest.mark.parametrize(

@@ -467,14 +467,56 @@ def test_tcpretrans(runner: str) -> None:
     )
 
 
+def _filtered_receive() -> tuple[int, int, socket.socket, socket.socket]:
+    """An established loopback connection whose client drops what the server sends.
+
+    A classic BPF socket filter returning 0 on the client makes its TCP stack discard the
+    segment (drop reason SOCKET_FILTER) with the client socket as the tracepoint's rx_sk.
+    Returns (client port, server port, client, server); the caller closes both.
+    """
+    import ctypes
+    import struct
+
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        client = socket.create_connection(srv.getsockname())
+        server, _ = srv.accept()
+    drop_all = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))  # ret #0
+    fprog = struct.pack("HxxxxxxQ", 1, ctypes.addressof(drop_all))
+    client.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
+    server.send(b"dropped")
+    return client.getsockname()[1], server.getsockname()[1], client, server
+
+
 @runners()
 def test_tcpdrop(runner: str) -> None:
-    """Attaches and prints its header (no TCP drop with a socket is provoked here)."""
+    """A segment our socket filter refuses: its addresses, state and kernel stack."""
+    import struct
+
     with tool("tcpdrop", runner) as t:
-        t.wait_for(lambda line: "SADDR:SPORT" in line, timeout=10)
+        header = ["TIME", "PID", "COMM", "SADDR:SPORT", "DADDR:DPORT", "STATE"]
+        assert t.wait_for(lambda line: line.split() == header, timeout=10), t.lines
+        cport, sport, client, server = _filtered_receive()
+        try:
+            mine = f"127.0.0.1:{cport} "
+            assert t.wait_for(lambda line: mine in line, timeout=10), t.lines
+        finally:
+            # An RST (linger 0) ends the server's retransmissions of the dropped segment.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()
+            server.close()
         out = t.stop()
-    header = ["TIME", "PID", "COMM", "SADDR:SPORT", "DADDR:DPORT", "STATE"]
-    assert header in [line.split() for line in out.splitlines()]
+    lines = out.splitlines()
+    i = next(i for i, line in enumerate(lines) if f"127.0.0.1:{cport} " in line)
+    cols = lines[i].split()
+    assert cols[-3:] == [f"127.0.0.1:{cport}", f"127.0.0.1:{sport}", "ESTABLISHED"]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", cols[0]) and cols[1].isdigit()
+    # The kernel stack follows: the TCP receive path that discarded the segment.
+    stack = []
+    for line in lines[i + 2 :]:
+        if not line.startswith("        "):
+            break
+        stack.append(line.strip())
+    assert any(f.startswith("tcp_v4_rcv+") for f in stack), stack
 
 
 # -- OpenSSL ----------------------------------------------------------------------------------

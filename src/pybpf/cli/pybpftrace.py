@@ -119,9 +119,20 @@ def compile_script(
     if diags.has_errors():
         raise ScriptError(render_all(diags.items, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
+    # Map sizes: the script's config block, else bpftrace's environment variables.
+    env_keys = os.environ.get("BPFTRACE_MAX_MAP_KEYS") or os.environ.get("BPFTRACE_MAP_KEYS_MAX")
+    config = resources.config if resources is not None else {}
+    max_keys = int(config.get("max_map_keys", 4096))
+    if max_keys == 4096 and env_keys and env_keys.isdigit():  # 4096: the default
+        max_keys = int(env_keys)
     try:
         script = generate(
-            program, max_strlen=max_strlen, unsafe=unsafe, resources=resources, pid=pid
+            program,
+            max_strlen=max_strlen,
+            unsafe=unsafe,
+            resources=resources,
+            pid=pid,
+            max_map_keys=max_keys,
         )
     except CodegenError as e:
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]

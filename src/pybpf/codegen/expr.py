@@ -480,8 +480,12 @@ class ExprGen:
         tt = self.typeof(e.expr)
         if not isinstance(tt, TupleType | RecordType):
             raise CodegenError("not a tuple", e.span)
+        agg = self.expr(e.expr)
+        # A map value has the map's (integer-widened) layout; the Val's type says which.
+        if isinstance(agg.type, TupleType | RecordType) and len(agg.type.elems) == len(tt.elems):
+            tt = agg.type
         offs = tt.offsets()
-        return self.elem_of(self.expr(e.expr), offs[e.index], tt.elems[e.index])
+        return self.elem_of(agg, offs[e.index], tt.elems[e.index])
 
     def elem_of(self: Gen, agg: Val, off: int, t: Type) -> Val:
         """The element at ``off`` of an in-memory aggregate."""

@@ -18,7 +18,16 @@ from pybpf.codegen.emit import FP, R0, R1, R2, R3, R4
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, UINT64, IntType, Type
+from pybpf.passes.types import (
+    INT64,
+    UINT64,
+    ArrayType,
+    IntType,
+    RecordType,
+    StructType,
+    TupleType,
+    Type,
+)
 
 # The mixins run as methods of ProbeGen; mypy cannot express a mixin's self type across
 # this import cycle, so ``self`` is typed loosely here and checked through ProbeGen's tests.
@@ -26,6 +35,16 @@ Gen = Any
 
 if TYPE_CHECKING:
     from pybpf.codegen.spec import MapDef
+
+
+def in_memory(t: Type) -> bool:
+    """Whether values of ``t`` are built in memory (strings, tuples, records, structs,
+    arrays, even the small ones) rather than in a register."""
+    return (
+        t.is_string()
+        or t.size > 8
+        or isinstance(t, TupleType | RecordType | StructType | ArrayType)
+    )
 
 
 class MapGen:
@@ -88,7 +107,7 @@ class MapGen:
         vt = m.value_type or INT64
         if m.agg in ("hist", "lhist"):
             raise CodegenError("hist/lhist maps cannot be read in a probe", mexpr.span)
-        if not m.agg and (vt.is_string() or vt.size > 8):
+        if not m.agg and in_memory(vt):
             dst = self.alloc_mem(vt)
             self.zero_mem(dst, vt.size)
             self.lookup(m, key)
@@ -126,10 +145,10 @@ class MapGen:
             return
         mark = self.frame.mark()
         vt = m.value_type or INT64
-        if vt.is_string() or vt.size > 8:
+        if in_memory(vt):
             val = self.alloc_mem(vt)
-            if self.typeof(value).size < vt.size:
-                self.zero_mem(val, vt.size)
+            if self.typeof(value).size < vt.size or isinstance(vt, TupleType | RecordType):
+                self.zero_mem(val, vt.size)  # padding too: the kernel copies every byte
             self.store_into(val, 0, value, vt)
             key = self.map_key(m, keys)
         else:

@@ -17,7 +17,16 @@ from pybpf.codegen.emit import FP, R0, R1, R2, R3, R4
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, ArrayType, PointerType, StringType, StructType, Type
+from pybpf.passes.types import (
+    INT64,
+    ArrayType,
+    PointerType,
+    RecordType,
+    StringType,
+    StructType,
+    TupleType,
+    Type,
+)
 
 # The mixins run as methods of ProbeGen; mypy cannot express a mixin's self type across
 # this import cycle, so ``self`` is typed loosely here and checked through ProbeGen's tests.
@@ -97,7 +106,10 @@ class MemGen:
 
     def store_into(self: Gen, dst: Val, off: int, e: ast.Expr, t: Type) -> None:
         """Evaluate ``e`` and store it at ``dst + off`` as type ``t``."""
-        if t.is_string() or t.size not in (1, 2, 4, 8) or isinstance(t, StructType | ArrayType):
+        if isinstance(t, TupleType | RecordType) and self.store_tuple(dst, off, e, t):
+            return
+        aggregate = isinstance(t, StructType | ArrayType | TupleType | RecordType)
+        if t.is_string() or t.size not in (1, 2, 4, 8) or aggregate:
             sub = Val(
                 "mem", t, reg=dst.reg, off=dst.off + off, owned=False, base_slot=dst.base_slot
             )
@@ -124,6 +136,61 @@ class MemGen:
         else:
             self.em.stx(t.size, base, dst.off + off, r)
         self.frame.free(v)
+
+    def store_tuple(self: Gen, dst: Val, off: int, e: ast.Expr, t: TupleType | RecordType) -> bool:
+        """Store tuple ``e`` laid out as ``t`` when its own layout differs (map values widen
+        integers to 64 bits); False when a plain copy does (same layout)."""
+        st = self.typeof(e)
+        if not isinstance(st, TupleType | RecordType) or len(st.elems) != len(t.elems):
+            return False
+        if isinstance(e, ast.Tuple | ast.Record):
+            if st.elems == t.elems:
+                return False
+            elems = e.elems if isinstance(e, ast.Tuple) else [f.value for f in e.fields]
+            for sub, o, et in zip(elems, t.offsets(), t.elems, strict=True):
+                self.store_into(dst, off + o, sub, et)
+            return True
+        # A map read yields the map's (widened) layout, which the Val's type tells.
+        src = self.expr(e)
+        if isinstance(src.type, TupleType | RecordType) and len(src.type.elems) == len(t.elems):
+            st = src.type
+        if st.elems == t.elems:
+            into = Val(
+                "mem", t, reg=dst.reg, off=dst.off + off, owned=False, base_slot=dst.base_slot
+            )
+            self.copy_into(into, src, t)
+            return True
+        self.convert_tuple(dst, off, src, 0, st, t)
+        self.frame.free(src)
+        return True
+
+    def convert_tuple(
+        self: Gen,
+        dst: Val,
+        doff: int,
+        src: Val,
+        soff: int,
+        st: TupleType | RecordType,
+        t: TupleType | RecordType,
+    ) -> None:
+        """Copy tuple ``src`` (layout ``st``) into ``dst`` (layout ``t``) element by element:
+        integers are re-sized (sign-extended when signed), the rest copied."""
+        from pybpf.passes.types import IntType
+
+        for so, se, do, de in zip(st.offsets(), st.elems, t.offsets(), t.elems, strict=True):
+            if isinstance(se, TupleType | RecordType) and isinstance(de, TupleType | RecordType):
+                self.convert_tuple(dst, doff + do, src, soff + so, se, de)
+            elif se.is_integer() and de.is_integer() and de.size in (1, 2, 4, 8):
+                base = self.frame.base_of(src, R1)
+                if isinstance(se, IntType) and se.signed and se.size < 8:
+                    self.em.ldxs(se.size, R1, base, src.off + soff + so)
+                else:
+                    self.em.ldx(se.size, R1, base, src.off + soff + so)
+                self.em.stx(de.size, self.frame.base_of(dst, R2), dst.off + doff + do, R1)
+            else:
+                for o in range(min(se.size, de.size)):
+                    self.em.ldx(1, R1, self.frame.base_of(src, R1), src.off + soff + so + o)
+                    self.em.stx(1, self.frame.base_of(dst, R2), dst.off + doff + do + o, R1)
 
     def string_literal(self: Gen, s: str, t: Type) -> Val:
         """A string constant materialised in memory (zero-padded to ``t.size``)."""

@@ -18,7 +18,7 @@ from pybpf.codegen.memory import SCRATCH_SLOT, MemGen
 from pybpf.codegen.stacks import StackGen
 from pybpf.codegen.strings import StringGen
 from pybpf.lang import ast
-from pybpf.passes.types import INT64, IntType, Type
+from pybpf.passes.types import INT64, IntType, RecordType, TupleType, Type
 from pybpf.runtime.events import EventKind
 
 if TYPE_CHECKING:
@@ -31,10 +31,10 @@ _CTX_BUILTINS = {"args", "ctx", "retval", "func", "kstack", "ustack"} | {
 
 
 def _aggregate(t: Type) -> bool:
-    """Kernel structs, arrays and buffers live in memory whatever their size."""
-    from pybpf.passes.types import ArrayType, BufferType, StructType
+    """Kernel structs, arrays, buffers, tuples and records live in memory whatever their size."""
+    from pybpf.passes.types import ArrayType, BufferType, RecordType, StructType, TupleType
 
-    return isinstance(t, StructType | ArrayType | BufferType)
+    return isinstance(t, StructType | ArrayType | BufferType | TupleType | RecordType)
 
 
 def uses_ctx(node: ast.Node) -> bool:
@@ -42,7 +42,7 @@ def uses_ctx(node: ast.Node) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.Builtin) and n.name in _CTX_BUILTINS:
             return True
-        if isinstance(n, ast.Call) and n.name in ("kstack", "ustack"):
+        if isinstance(n, ast.Call) and n.name in ("kstack", "ustack", "override"):
             return True
     return False
 
@@ -87,7 +87,14 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         self.subprogs: list[Emitter] = []
 
     def typeof(self, e: ast.Expr) -> Type:
-        """The expression's type (front end annotation, else the fallback inference)."""
+        """The expression's type (front end annotation, else the fallback inference).
+
+        A tuple read from a map has the map's layout, whose integers are widened to 64 bits.
+        """
+        if isinstance(e, ast.Map | ast.MapAccess):
+            d = self.script.out.maps.get(e.name if isinstance(e, ast.Map) else e.map.name)
+            if d is not None and not d.agg and isinstance(d.value_type, TupleType | RecordType):
+                return d.value_type
         return type_of(e, self.script.max_strlen, self.var_type)
 
     def var_type(self, name: str) -> Type | None:
@@ -235,6 +242,10 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
                 self.map_delete(c.args[0], c.args[1:])
             elif name == "join":
                 self.join_call(c)
+            elif name in ("signal", "override", "write_user"):
+                from pybpf.codegen.unsafe import unsafe_call
+
+                unsafe_call(self, c)
             else:
                 return False
         return True

@@ -82,13 +82,14 @@ class ScriptGen:
             self.out.maps["globals"] = MapDef("globals", "array", 4, 16, 1)
         return "globals"
 
-    def stack_map(self, user: bool) -> str:
-        """The stack-trace map for kernel or user stacks (created on first use)."""
-        from pybpf.codegen.stacks import MAX_FRAMES
+    def stack_map(self, user: bool, limit: int = 127) -> str:
+        """The stack-trace map for kernel or user stacks of ``limit`` frames (made on first use)."""
+        from pybpf.codegen.stacks import MAX_FRAMES, stack_map_name
 
-        name = "ustacks" if user else "kstacks"
+        name = stack_map_name(user, limit)
         if name not in self.out.maps:
-            self.out.maps[name] = MapDef(name, "stack_trace", 4, 8 * MAX_FRAMES, self.max_map_keys)
+            size = 8 * max(1, min(limit, MAX_FRAMES))
+            self.out.maps[name] = MapDef(name, "stack_trace", 4, size, self.max_map_keys)
         return name
 
     def scratch_name(self) -> str:

@@ -22,13 +22,24 @@ USER_STACK = 1 << 8
 MAX_FRAMES = 127
 
 
+def stack_map_name(user: bool, limit: int = MAX_FRAMES) -> str:
+    """The stack-trace map for kernel or user stacks of at most ``limit`` frames.
+
+    A limited stack has its own map whose values hold ``limit`` frames: the kernel then
+    hashes only those, so stacks that differ deeper down share one id, one map key, as in
+    bpftrace (which prints ``@[kstack(3)]`` keys once per distinct 3-frame stack).
+    """
+    base = "ustacks" if user else "kstacks"
+    return base if limit >= MAX_FRAMES else f"{base}_{limit}"
+
+
 class StackGen:
     """Mixin of :class:`ProbeGen`: stacks."""
 
     def stack_value(self: Gen, t: Type, user: bool) -> Val:
         """The stack id (and pid for user stacks) of the current context."""
         st = t if isinstance(t, StackType) else StackType(user)
-        name = self.script.stack_map(user)
+        name = self.script.stack_map(user, st.limit)
         self.frame.before_call()
         self.em.mov(R1, R6)
         self.em.ld_map(R2, name)
@@ -45,4 +56,4 @@ class StackGen:
         return dst
 
 
-__all__ = ["MAX_FRAMES", "USER_STACK", "StackGen"]
+__all__ = ["MAX_FRAMES", "USER_STACK", "StackGen", "stack_map_name"]

@@ -6,7 +6,7 @@ import bisect
 import os
 from typing import NamedTuple
 
-from pybpf.elf.reader import ElfError, ElfFile
+from pybpf.elf.reader import PT_LOAD, ElfError, ElfFile
 from pybpf.elf.symbols import SymbolTable
 from pybpf.records import dataclass
 
@@ -78,6 +78,43 @@ class Resolved(NamedTuple):
 _tables: dict[tuple[str, int, str | None], SymbolTable | None] = {}
 
 
+DEBUG_DIRS = ("/usr/lib/debug",)
+"""Where separate debug files live, looked up by build-id (``.build-id/ab/cdef....debug``)."""
+
+
+def debug_file(build_id: str | None) -> str | None:
+    """The separate debug file of a build-id (e.g. from libc6-dbg), if one is installed."""
+    if not build_id or len(build_id) < 3:
+        return None
+    for d in DEBUG_DIRS:
+        path = f"{d}/.build-id/{build_id[:2]}/{build_id[2:]}.debug"
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def with_debug_symbols(elf: ElfFile) -> SymbolTable:
+    """``elf``'s symbols, plus the static ones of its debug file when ``elf`` is stripped.
+
+    Distribution libraries ship only ``.dynsym``; their local functions
+    (``__libc_start_call_main``) are in the debug file, which shares the link-time
+    addresses, so its ``.symtab`` resolves them like the debugger and bcc do.
+    """
+    tab = SymbolTable.from_elf(elf)
+    if elf.section(".symtab") is not None:
+        return tab
+    path = debug_file(elf.build_id)
+    if path is None:
+        return tab
+    try:
+        with ElfFile(path) as dbg:
+            if dbg.build_id == elf.build_id:
+                tab.symbols = [s for s in dbg.symbols() if not s.dynamic] + tab.symbols
+    except ElfError:
+        pass
+    return tab
+
+
 def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
     if m.path.endswith(" (deleted)"):
         # Replaced on disk (an upgrade) while mapped: the kernel still serves the old file.
@@ -91,10 +128,21 @@ def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
         with ElfFile(path) as elf:
             key = (m.dev, m.inode, elf.build_id)
             if key not in _tables:
-                _tables[key] = SymbolTable.from_elf(elf)
+                _tables[key] = with_debug_symbols(elf)
             return _tables[key]
     except ElfError:
         return None
+
+
+class _Resolver(NamedTuple):
+    """What one mapping needs to turn addresses into link-time addresses (cached)."""
+
+    table: SymbolTable | None
+    module: str
+    file_backed: bool
+    bias: int  # link-time address minus file offset, inside [lo, hi)
+    lo: int
+    hi: int
 
 
 class Symbolizer:
@@ -105,12 +153,14 @@ class Symbolizer:
         self._maps: list[MapEntry] = []
         self._starts: list[int] = []
         self._per_path: dict[tuple[str, int], SymbolTable | None] = {}
+        self._resolvers: dict[int, _Resolver] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read /proc/PID/maps (after the process loaded more libraries)."""
         self._maps = sorted(read_maps(self.pid), key=lambda m: m.start)
         self._starts = [m.start for m in self._maps]
+        self._resolvers = {}
 
     def mapping(self, addr: int) -> MapEntry | None:
         """The mapping containing ``addr``."""
@@ -119,28 +169,57 @@ class Symbolizer:
             return self._maps[i]
         return None
 
-    def symbolize(self, addr: int) -> Resolved | None:
-        """(module, symbol, offset) for ``addr``; None when no mapping contains it."""
-        m = self.mapping(addr)
-        if m is None:
-            return None
+    def _resolver(self, m: MapEntry) -> _Resolver:
         if not m.file_backed:
-            return Resolved(m.path or "[anon]", None, addr - m.start)
-        file_off = addr - m.start + m.offset
+            return _Resolver(None, m.path or "[anon]", False, 0, 0, 0)
         key = (m.dev, m.inode)
         if key not in self._per_path:
             self._per_path[key] = _table_for(self.pid, m)
         tab = self._per_path[key]
+        if tab is not None:
+            # The loadable segment holding the mapping's first byte: one bias for the lot.
+            for seg in tab.segments:
+                if seg.type == PT_LOAD and seg.offset <= m.offset < seg.offset + seg.filesz:
+                    hi = seg.offset + max(seg.filesz, 1)
+                    return _Resolver(tab, m.module, True, seg.vaddr - seg.offset, seg.offset, hi)
+        return _Resolver(tab, m.module, True, 0, 0, 0)
+
+    def symbolize(self, addr: int) -> Resolved | None:
+        """(module, symbol, offset) for ``addr``; None when no mapping contains it."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i < 0:
+            return None
+        m = self._maps[i]
+        if addr >= m.end:
+            return None
+        r = self._resolvers.get(i)
+        if r is None:
+            r = self._resolvers[i] = self._resolver(m)
+        if not r.file_backed:
+            return Resolved(r.module, None, addr - m.start)
+        file_off = addr - m.start + m.offset
+        tab = r.table
         if tab is None:
-            return Resolved(m.module, None, file_off)
-        try:
-            vaddr = tab.offset_to_vaddr(file_off)
-        except ElfError:
-            return Resolved(m.module, None, file_off)
+            return Resolved(r.module, None, file_off)
+        if r.lo <= file_off < r.hi:
+            vaddr = file_off + r.bias
+        else:
+            try:
+                vaddr = tab.offset_to_vaddr(file_off)
+            except ElfError:
+                return Resolved(r.module, None, file_off)
         hit = tab.lookup(vaddr)
         if hit is None:
-            return Resolved(m.module, None, file_off)
-        return Resolved(m.module, hit[0].name, hit[1])
+            return Resolved(r.module, None, file_off)
+        return Resolved(r.module, hit[0].name, hit[1])
 
 
-__all__ = ["MapEntry", "Resolved", "Symbolizer", "parse_maps", "read_maps"]
+__all__ = [
+    "MapEntry",
+    "Resolved",
+    "Symbolizer",
+    "debug_file",
+    "parse_maps",
+    "read_maps",
+    "with_debug_symbols",
+]

@@ -310,8 +310,9 @@ class StackMode(enum.Enum):
 class StackFrame:
     """One resolved frame: ``symbol`` is ``None`` when the address did not resolve.
 
-    ``module`` is shown in perf mode: ``[kernel.kallsyms]`` for kernel frames, the
-    binary path for user frames.
+    ``module`` is shown in perf mode for user frames (the binary path, ``""`` when no
+    mapping holds the address); kernel frames leave it ``None`` (bpftrace prints no
+    module for them).
     """
 
     addr: int
@@ -320,12 +321,17 @@ class StackFrame:
     module: str | None = None
 
 
-def format_stack(frames: Sequence[StackFrame], mode: StackMode = StackMode.BPFTRACE) -> str:
+def format_stack(
+    frames: Sequence[StackFrame], mode: StackMode = StackMode.BPFTRACE, indent: int = 8
+) -> str:
     """Render a stack as bpftrace's ``kstack``/``ustack`` string (leading newline included).
 
-    bpftrace mode: one ``        sym+off`` line per frame (8-space indent); perf mode:
-    ``\\t<hex addr> sym+off (module)``; raw mode: the hex address alone.
+    bpftrace mode: one ``sym+off`` line per frame behind ``indent`` spaces (8 in printf,
+    print() and map values, 4 in map keys); perf mode: ``\\t<hex addr> sym+off`` followed,
+    for user frames, by `` (module)`` or `` ([unknown])`` when the address did not resolve;
+    raw mode: the hex address alone. Unresolved symbols print as ``0x<addr>``.
     """
+    pad = " " * indent
     lines = ["\n"]
     for frame in frames:
         if mode is StackMode.RAW:
@@ -336,10 +342,14 @@ def format_stack(frames: Sequence[StackFrame], mode: StackMode = StackMode.BPFTR
         else:
             sym = f"{frame.symbol}+{frame.offset}"
         if mode is StackMode.PERF:
-            module = f" ({frame.module})" if frame.module else ""
+            # Kernel frames carry no module (module None); user frames name their file.
+            module = ""
+            if frame.module is not None:
+                known = frame.symbol is not None and frame.module
+                module = f" ({frame.module})" if known else " ([unknown])"
             lines.append(f"\t{frame.addr:x} {sym}{module}\n")
         else:
-            lines.append(f"        {sym}\n")
+            lines.append(f"{pad}{sym}\n")
     return "".join(lines)
 
 

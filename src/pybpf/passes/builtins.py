@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pybpf.passes.typecheck import Checker
 
 AGGREGATIONS = {"count", "sum", "avg", "min", "max", "stats", "hist", "lhist"}
-UNSAFE = {"system", "signal", "override"}
+UNSAFE = {"system", "signal", "override", "write_user"}
 _MAP_FUNCS = {"delete", "clear", "zero", "print", "len", "has_key"}
 _WORDS = {0: "no arguments", 1: "one argument"}
 
@@ -369,6 +369,7 @@ HANDLERS: dict[str, Callable[[Checker, ast.Call], T.Type]] = {
     "join": _simple(_join_result, 1, 2, "*s"),
     "signal": _simple(_unsafe_void, 1, None, "*"),
     "override": _simple(_unsafe_void, 1, None, "i"),
+    "write_user": _simple(_unsafe_void, 2, None, "*i"),
     "path": _simple(_path_result, 1, 2, "*i"),
     "strncmp": _simple(T.INT64, 3, None, "ttI"),
     "strcontains": _simple(T.BOOL, 2, None, "tt"),

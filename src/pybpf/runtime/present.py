@@ -11,10 +11,11 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pybpf.output.values import Tuple, inet_ntop
+from pybpf.output.values import Tuple, format_pointer, inet_ntop
 from pybpf.passes.types import (
     InetType,
     OpaqueIdType,
+    PointerType,
     RecordType,
     StackType,
     SymbolType,
@@ -53,6 +54,9 @@ def present(
             return ""
     if isinstance(t, OpaqueIdType):
         return _opaque(t.kind, v, probe_names)
+    if isinstance(t, PointerType) and isinstance(v, int):
+        # Current bpftrace shows pointers as 0x... (JSON: the number), keys and values alike.
+        return format_pointer(v)
     if isinstance(t, SymbolType) and t.kind == "ksym" and isinstance(v, int):
         return _ksym(v)
     if isinstance(t, SymbolType) and t.kind == "usym" and isinstance(v, bytes | bytearray):

@@ -37,33 +37,34 @@ def _kernel_frame(addr: int) -> StackFrame:
     except Exception:
         hit = None
     if hit is None:
-        return StackFrame(addr, None, 0, "[kernel.kallsyms]")
-    return StackFrame(addr, hit[0], hit[1], "[kernel.kallsyms]")
+        return StackFrame(addr)
+    return StackFrame(addr, hit[0], hit[1])
 
 
-def _user_frame(addr: int, pid: int, cache: dict[int, Any]) -> StackFrame:
+def user_frame(addr: int, pid: int, cache: dict[int, Any]) -> StackFrame:
+    """One user frame of process ``pid`` (symbolizers cached per pid in ``cache``)."""
+    from pybpf.runtime.usyms import symbolizer
+
+    sym = symbolizer(pid, cache)
     try:
-        from pybpf.elf.symbolize import Symbolizer
-
-        sym = cache.get(pid)
-        if sym is None:
-            sym = cache[pid] = Symbolizer(pid)
-        hit = sym.symbolize(addr)
-    except Exception:
+        hit = sym.symbolize(addr) if sym is not None else None
+    except Exception:  # an unreadable file must not lose the whole stack
         hit = None
     if hit is None or hit.symbol is None:
-        return StackFrame(addr, None, 0, hit.module if hit else None)
+        return StackFrame(addr, None, 0, "")
     return StackFrame(addr, hit.symbol, hit.offset, hit.module)
 
 
-def render_stack(m: Map | None, t: StackType, sid: int, pid: int, cache: dict[int, Any]) -> str:
+def render_stack(
+    m: Map | None, t: StackType, sid: int, pid: int, cache: dict[int, Any], indent: int = 8
+) -> str:
     """bpftrace's text for one stack (kernel frames via kallsyms, user frames via ELF)."""
     addrs = addresses(m, sid)[: t.limit]
     if t.user:
-        frames = [_user_frame(a, pid, cache) for a in addrs]
+        frames = [user_frame(a, pid, cache) for a in addrs]
     else:
         frames = [_kernel_frame(a) for a in addrs]
-    return format_stack(frames, _MODES.get(t.mode.value, StackMode.BPFTRACE))
+    return format_stack(frames, _MODES.get(t.mode.value, StackMode.BPFTRACE), indent)
 
 
-__all__ = ["addresses", "render_stack"]
+__all__ = ["addresses", "render_stack", "user_frame"]

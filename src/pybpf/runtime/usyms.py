@@ -21,12 +21,12 @@ _TAG = 1 << 63
 
 def symbolizer(pid: int, cache: dict[int, Any] | None = None) -> Any:
     """The (cached) symbolizer of ``pid``; None when its memory map is unreadable."""
-    from pybpf.elf.reader import ElfError
-    from pybpf.elf.symbolize import Symbolizer
-
     c = SYMBOLIZERS if cache is None else cache
     sym = c.get(pid)
     if sym is None:
+        from pybpf.elf.reader import ElfError
+        from pybpf.elf.symbolize import Symbolizer
+
         try:
             sym = c[pid] = Symbolizer(pid)
         except ElfError:
