@@ -109,6 +109,8 @@ class Session:
         # Snapshots of the traced process's maps (kept after it exits) serve the stacks.
         self._symbolizers: dict[int, Any] = self.watch.symbolizers
         self._handlers: dict[int, tuple[Any, Any]] = {}
+        self._fast: dict[int, Callable[[memoryview], None]] = {}
+        """Event id -> one-call printf writer, for plain printf events (built with the handler)."""
 
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> None:
@@ -369,6 +371,11 @@ class Session:
 
     def _on_record(self, rec: memoryview) -> None:
         (eid,) = _ID.unpack_from(rec, 0)
+        fast = self._fast.get(eid)
+        if fast is not None:  # plain printf: decoded, formatted and written in one call
+            if not (self._exited and self.ring_open):
+                fast(rec)
+            return
         handler = self._handlers.get(eid)
         if handler is None:
             handler = self._handler(eid)
@@ -381,7 +388,9 @@ class Session:
         if kind is EventKind.PRINTF:
             pyfmt = spec.info["pyfmt"]
             if pyfmt is not None:
-                w.printf_text(pyfmt % tuple(vals))
+                from pybpf.runtime.fastpath import wrap32
+
+                w.printf_text(pyfmt % tuple(wrap32(vals, spec.info["pyfmt_wrap"])))
             else:
                 w.printf(spec.info["parsed"], vals)
         elif kind is EventKind.EXIT:
@@ -417,6 +426,9 @@ class Session:
                 print(f"cat: {path}: {e.strerror}", file=sys.stderr)
 
     _exited = False
+    #: Plain printf events go straight to ``writer.printf_text`` (one call per record);
+    #: subclasses whose writers want the format and arguments turn this off.
+    printf_as_text = True
     #: False once the run loop is over (END's events are processed even after exit()).
     ring_open = True
 
@@ -454,16 +466,23 @@ class Session:
     def _handler(self, eid: int) -> tuple[Any, Any]:
         """Build (once) the decoder of event ``eid``; printf formats are parsed here."""
         from pybpf.output import parse as parse_format
-        from pybpf.runtime.fastpath import decoder, simple_printf
+        from pybpf.runtime.fastpath import decoder, int32_slots, printf_writer, simple_printf
 
         spec = self.script.events.specs.get(eid)
         if spec is None:
             raise PybpfError(f"ring buffer: unknown event id {eid}")
         if spec.kind is EventKind.PRINTF and "parsed" not in spec.info:
             spec.info["parsed"] = parse_format(str(spec.info["fmt"]))
-            spec.info["pyfmt"] = simple_printf(str(spec.info["fmt"]), spec)
+            pyfmt = simple_printf(str(spec.info["fmt"]), spec)
+            spec.info["pyfmt"] = pyfmt
+            spec.info["pyfmt_wrap"] = int32_slots(pyfmt, spec) if pyfmt is not None else ()
         h = (spec, decoder(spec, self.script.probe_names, self._stack))
         self._handlers[eid] = h
+        pyfmt = spec.info.get("pyfmt") if spec.kind is EventKind.PRINTF else None
+        if pyfmt is not None and self.printf_as_text:
+            fast = printf_writer(spec, str(pyfmt), self.writer.printf_text)
+            if fast is not None:
+                self._fast[eid] = fast
         return h
 
     def _stack(self, t: Any, sid: int, pid: int) -> str:

@@ -9,7 +9,7 @@ import pytest
 from pybpf.output import format_printf
 from pybpf.passes.types import BOOL, INT64, UINT64, StringType
 from pybpf.runtime.events import EventField, EventKind, EventTable
-from pybpf.runtime.fastpath import decoder, simple_printf
+from pybpf.runtime.fastpath import decoder, printf_writer, simple_printf
 
 
 def _spec(*types: object) -> object:
@@ -45,3 +45,31 @@ def test_simple_printf_agrees_with_the_formatter(fmt: str, args: list[object]) -
 @pytest.mark.parametrize("fmt", ["%x\n", "%lu\n", "%c\n", "%d %d\n", "%05d\n", "% d\n", "%.2d\n"])
 def test_other_formats_take_the_general_path(fmt: str) -> None:
     assert simple_printf(fmt, _spec(INT64)) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("types", "payload", "fmt"),
+    [
+        ((StringType(16), INT64), struct.pack("<16sq", b"bash\0junk", -7), "getpid %s %d\n"),
+        ((INT64, UINT64), struct.pack("<qQ", -1, 1 << 63), "%d %d\n"),
+        ((StringType(4),), struct.pack("<4s", b"full"), "[%-6s]\n"),  # no NUL: all 4 bytes
+    ],
+)
+def test_printf_writer_writes_what_the_general_path_would(
+    types: tuple[object, ...], payload: bytes, fmt: str
+) -> None:
+    spec = _spec(*types)
+    pyfmt = simple_printf(fmt, spec)  # type: ignore[arg-type]
+    assert pyfmt is not None
+    rec = memoryview(struct.pack("<Q", 1) + payload)
+    out: list[str] = []
+    write = printf_writer(spec, pyfmt, out.append)  # type: ignore[arg-type]
+    assert write is not None
+    write(rec)
+    vals = decoder(spec, (), None)(rec)  # type: ignore[arg-type]
+    assert out == [format_printf(fmt, vals)]
+
+
+def test_printf_writer_leaves_bools_to_the_general_path() -> None:
+    spec = _spec(BOOL)
+    assert printf_writer(spec, "%d\n", print) is None  # type: ignore[arg-type]

@@ -81,11 +81,11 @@ def lines(r: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 PROBES = (
-    'uprobe:{b}:f_int {{ printf("int %d %d %d\\n", args.a, args.b, args->c); }}\n'
+    'uprobe:{b}:f_int {{ printf("int %d %d %ld\\n", args.a, args.b, args->c); }}\n'
     'uprobe:{b}:f_str {{ printf("str %s %d %d %s %d %d\\n", str(args.s), args.p->x, '
     "args.p->y, args.p->name, args.p->flags, args.p->next->x); }}\n"
     'uprobe:{b}:f_neg {{ printf("neg %d %d %u %u\\n", args.s, args.c, args.u, args.ull); }}\n'
-    'uprobe:{b}:f_six {{ printf("six %d %d\\n", args.a, args.f); }}\n'
+    'uprobe:{b}:f_six {{ printf("six %d %ld\\n", args.a, args.f); }}\n'
     'uprobe:{b}:f_dbl {{ printf("dbl %d\\n", args.i); }}\n'
     'uprobe:{b}:f_sv {{ printf("sv %d\\n", args.i); }}\n'
     'uprobe:{b}:f_pair {{ printf("pair %d\\n", args.i); }}\n'

@@ -11,6 +11,8 @@ from pybpf.session import Session
 class LibrarySession(Session):
     """A :class:`Session` for library use: no signal handlers, started and ended in steps."""
 
+    printf_as_text = False  # Printf events carry the format and arguments
+
     def _install_signals(self) -> dict[int, Any]:
         # Python only allows signal handlers in the main thread, and a library must not take
         # SIGINT/SIGTERM away from its host program.

@@ -28,6 +28,25 @@ def _plain(spec: EventSpec) -> bool:
     return all(isinstance(f.type, IntType | StringType | BoolType) for f in spec.fields)
 
 
+def _layout(spec: EventSpec) -> struct.Struct:
+    """One struct for a plain payload: ints as themselves, strings as fixed byte fields."""
+    fmt = ["<"]
+    pos = 0
+    for f in spec.fields:
+        if f.offset > pos:
+            fmt.append(f"{f.offset - pos}x")
+        t = f.type
+        if isinstance(t, StringType):
+            fmt.append(f"{t.length}s")
+        elif isinstance(t, BoolType):
+            fmt.append("?")
+        else:
+            assert isinstance(t, IntType)
+            fmt.append(_INT_CODES[t.size, t.signed])
+        pos = f.offset + t.size
+    return struct.Struct("".join(fmt))
+
+
 def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver | None) -> Decoder:
     """A function from a record to the event's presented argument values."""
     if not _plain(spec):
@@ -40,26 +59,8 @@ def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver |
             ]
 
         return generic
-    # One struct for the whole payload: ints as themselves, strings as fixed byte fields.
-    fmt = ["<"]
-    pos = 0
-    kinds: list[str] = []
-    for f in spec.fields:
-        if f.offset > pos:
-            fmt.append(f"{f.offset - pos}x")
-        t = f.type
-        if isinstance(t, StringType):
-            fmt.append(f"{t.length}s")
-            kinds.append("s")
-        elif isinstance(t, BoolType):
-            fmt.append("?")
-            kinds.append("b")
-        else:
-            assert isinstance(t, IntType)
-            fmt.append(_INT_CODES[t.size, t.signed])
-            kinds.append("i")
-        pos = f.offset + t.size
-    st = struct.Struct("".join(fmt))
+    st = _layout(spec)
+    kinds = ["s" if isinstance(f.type, StringType) else "i" for f in spec.fields]
 
     def fast(rec: memoryview) -> list[Any]:
         vals = list(st.unpack_from(rec, HEADER))
@@ -71,6 +72,77 @@ def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver |
         return vals
 
     return fast
+
+
+def int32_slots(pyfmt: str, spec: EventSpec) -> tuple[int, ...]:
+    """Arguments of ``%d``/``%i`` that need cutting to a C ``int`` first.
+
+    bpftrace formats ``%d`` as C does: the value is read as a 32-bit ``int`` (``1 << 40``
+    prints 0, ``-1`` as uint32 prints -1), while Python's ``%d`` prints the whole integer.
+    Only arguments whose type always fits (signed up to 4 bytes, unsigned up to 2) skip it.
+    """
+    out = []
+    fields = iter(enumerate(spec.fields))
+    for m in _SIMPLE_SPEC.finditer(pyfmt):
+        if m.group(1) == "%":
+            continue
+        i, f = next(fields)
+        t = f.type
+        fits = isinstance(t, IntType) and (t.size < 4 or (t.size == 4 and t.signed))
+        if m.group(2) == "d" and not fits:
+            out.append(i)
+    return tuple(out)
+
+
+def wrap32(vals: list[Any], slots: tuple[int, ...]) -> list[Any]:
+    """``vals`` with the given integers cut to signed 32 bits (see :func:`int32_slots`)."""
+    for i in slots:
+        v = vals[i] & 0xFFFFFFFF
+        vals[i] = v - (1 << 32) if v & 0x80000000 else v
+    return vals
+
+
+def printf_writer(
+    spec: EventSpec, pyfmt: str, write: Callable[[str], object]
+) -> Callable[[memoryview], None] | None:
+    """One function from a printf record to its written line, for plain layouts.
+
+    The run loop's fastest path: one struct unpack, the strings cut at their NUL, one ``%``
+    and one write, with no per-event dispatch. None when the layout is not plain.
+    """
+    if not _plain(spec) or any(isinstance(f.type, BoolType) for f in spec.fields):
+        return None
+    st = _layout(spec)
+    unpack = st.unpack_from
+    strings = tuple(i for i, f in enumerate(spec.fields) if isinstance(f.type, StringType))
+    wraps = int32_slots(pyfmt, spec)
+    if wraps:
+
+        def general(rec: memoryview) -> None:
+            vals = list(unpack(rec, HEADER))
+            for i in strings:
+                raw = vals[i]
+                nul = raw.find(b"\0")
+                vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "backslashreplace")
+            write(pyfmt % tuple(wrap32(vals, wraps)))
+
+        return general
+    if not strings:
+
+        def ints_only(rec: memoryview) -> None:
+            write(pyfmt % unpack(rec, HEADER))
+
+        return ints_only
+
+    def with_strings(rec: memoryview) -> None:
+        vals = list(unpack(rec, HEADER))
+        for i in strings:
+            raw = vals[i]
+            nul = raw.find(b"\0")
+            vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "backslashreplace")
+        write(pyfmt % tuple(vals))
+
+    return with_strings
 
 
 # Only the '-' flag and a width: bpftrace differs from C/Python on '0' with negatives,
@@ -111,4 +183,4 @@ def simple_printf(fmt: str, spec: EventSpec) -> str | None:
     return "".join(out)
 
 
-__all__ = ["Decoder", "decoder", "simple_printf"]
+__all__ = ["Decoder", "decoder", "int32_slots", "printf_writer", "simple_printf", "wrap32"]
