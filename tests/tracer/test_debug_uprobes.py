@@ -149,3 +149,22 @@ def test_aliases_at_one_address_each_fire(tmp_path: Path) -> None:
     got = lines(trace("-e", script, "-c", str(tmp_path / "a")))
     assert sorted(got[:-1]) == sorted(f"@[uprobe:{LIBC}:{n}]: 5" for n in aliases)
     assert got[-1] == f"@n: {5 * len(aliases)}"
+
+
+def test_offsets_checked_against_size_and_instructions(binary: Path) -> None:
+    b = str(binary)
+    size = elf.find_symbol(b, "local_step").size
+
+    def err(spec: str) -> str:
+        r = trace("-e", f"uprobe:{b}:{spec} {{ @ = count(); }}", "-c", b)
+        assert r.returncode != 0 and r.stdout == ""
+        return r.stderr.strip()
+
+    # bpftrace's messages (0.17 as packaged here cannot check boundaries at all).
+    assert err(f"local_step+{size}") == (
+        f"ERROR: Offset outside the function bounds ('local_step' size is {size})"
+    )
+    # +1 starts `mov %rsp,%rbp` (48 89 e5): +2 is inside it.
+    assert err("local_step+2") == (
+        f"ERROR: Could not add uprobe into middle of instruction: {b}:local_step+2"
+    )
