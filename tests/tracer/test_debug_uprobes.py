@@ -114,7 +114,9 @@ def test_libc_local_function_counts_exactly() -> None:
 
 
 @pytest.mark.skipif(shutil.which("bpftrace") is None, reason="oracle: bpftrace")
-@pytest.mark.parametrize("pattern", [f"uprobe:{LIBC}:str*", "uprobe:libc:__libc_start*"])
+@pytest.mark.parametrize(
+    "pattern", [f"uprobe:{LIBC}:str*", "uprobe:libc:__libc_start*", f"uprobe:{LIBC}:*"]
+)
 def test_libc_listing_matches_bpftrace(pattern: str) -> None:
     _libc_debug()
     ours = lines(trace("-l", pattern))
