@@ -13,6 +13,10 @@
    distinct addresses, the script keeps ``@[usym(arg0)]`` (each key symbolised when the map
    prints, the process still alive) or ``@[arg0]`` (no symbols); the difference of the two
    wall times is the cost of symbolising 10,000 addresses and printing their names.
+3. **Printing a 10,000-key map at exit**: pybpftrace's ``@[arg0]`` run of (2b), and a
+   BEGIN-only script filling 10,000 keys in a loop, each run twice: maps read with
+   ``BPF_MAP_LOOKUP_BATCH`` (the default) and forced key by key (``get_next_key`` plus a
+   lookup per key, as before); plus ``read_map`` alone on the same 10,000-key map.
 
 Needs root, gcc and bpftrace. Usage::
 
@@ -234,6 +238,75 @@ def end_to_end(binary: Path, reps: int) -> str:
     return "\n".join(out)
 
 
+LOOP_SCRIPT = (
+    "config = { max_map_keys = 20000 } "
+    "BEGIN { $i = 0; while ($i < 10000) { @[$i] = $i; $i++; } exit(); }"
+)
+
+# Runs pybpftrace with batch map reads switched off: every map type counts as refusing.
+_PER_KEY = (
+    "import sys; from pybpf.runtime import mapread; mapread._unbatched.update(range(64)); "
+    "from pybpf.cli.pybpftrace import main; sys.argv[0] = 'pybpftrace'; sys.exit(main())"
+)
+
+
+def map_print_figures(binary: Path, reps: int) -> str:
+    """Whole runs that print a 10,000-key map at exit: batched reads vs key by key."""
+    env = _env()
+    body = f"uprobe:{binary}:target {{ @[arg0] = count(); }} uprobe:{binary}:done {{ exit(); }}"
+    cases = [
+        ("`@[arg0] = count()`, 10,000 uprobe hits", ["-e", "config = { max_map_keys = 20000 } "
+         + body, "-c", f"{binary} {N_ADDRS} 0"]),
+        ("`@[$i] = $i` in a BEGIN loop", ["-e", LOOP_SCRIPT]),
+    ]  # fmt: skip
+    out = [
+        "| script (pybpftrace) | batched (s) | key by key (s) | saved (s) |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, args in cases:
+        row = []
+        for pre in (_pybpftrace(), [sys.executable, "-c", _PER_KEY]):
+            cmd = [*pre, *args]
+            _wall(cmd, env)
+            row.append(statistics.median(_wall(cmd, env) for _ in range(reps)))
+        out.append(f"| {label} | {row[0]:.3f} | {row[1]:.3f} | {row[1] - row[0]:.3f} |")
+    return "\n".join(out) + "\n\n" + read_map_figures(reps)
+
+
+def read_map_figures(reps: int) -> str:
+    """``read_map`` alone on a 10,000-key hash map, batched and key by key (in-process)."""
+    import struct
+
+    from pybpf.bpf.maps import Map, MapSpec, MapType
+    from pybpf.codegen.script import generate
+    from pybpf.passes.pipeline import compile_frontend
+    from pybpf.runtime import mapread
+
+    res = compile_frontend("BEGIN { @[1] = count(); }", "bench")
+    d = generate(res.program).maps["@"]
+    spec = MapSpec(MapType[d.kind.upper()], d.key_size, d.value_size, 20000, name="bench")
+    with Map.create(spec) as m:
+        val = b"\1" + b"\0" * (d.value_size - 1)
+        m.update_batch([(struct.pack("<q", i).ljust(d.key_size, b"\0"), val)
+                        for i in range(N_ADDRS)])  # fmt: skip
+        times = {}
+        for mode in ("batched", "key by key"):
+            mapread._unbatched.clear()
+            if mode != "batched":
+                mapread._unbatched.update(range(64))
+            runs = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                data = mapread.read_map(d, m)
+                runs.append(time.perf_counter() - t0)
+            assert len(data.entries) == N_ADDRS
+            times[mode] = statistics.median(runs)
+        mapread._unbatched.clear()
+    return "| `read_map` alone, 10,000 keys, in-process | median (s) |\n|---|---:|\n" + "".join(
+        f"| {k} | {v:.4f} |\n" for k, v in times.items()
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
@@ -247,7 +320,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         binary = compile_binary(Path(d))
         print(symbolizer_figures(binary, args.reps), "\n")
-        print(end_to_end(binary, args.reps))
+        print(end_to_end(binary, args.reps), "\n")
+        print(map_print_figures(binary, args.reps))
     return 0
 
 

@@ -317,6 +317,7 @@ def _int(v: object) -> int:
 def _uprobe_location(a: dict[str, object]) -> tuple[str, int]:
     """(binary, file offset) of ``BIN:func``, ``BIN:func+off`` or ``BIN:0xADDR``."""
     from pybpf import elf
+    from pybpf.attach.uprobe import function_offset
     from pybpf.elf.reader import ElfError, ElfFile
 
     path = elf.resolve_binary(str(a["target"]))
@@ -324,7 +325,7 @@ def _uprobe_location(a: dict[str, object]) -> tuple[str, int]:
     func = str(a.get("func") or "")
     try:
         if func:
-            return path, elf.symbol_offset(path, func) + off
+            return path, function_offset(path, func, off)
         with ElfFile(path) as f:
             return path, f.vaddr_to_offset(_int(a.get("address"))) + off
     except ElfError as e:

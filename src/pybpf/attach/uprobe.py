@@ -30,8 +30,49 @@ def resolve_target(path: str, symbol: str | None, offset: int) -> tuple[str, int
     """(absolute binary path, file offset) for ``path:symbol+offset`` or ``path:offset``."""
     binary = elf.resolve_binary(path)
     if symbol:
-        offset += elf.symbol_offset(binary, symbol)
+        return binary, function_offset(binary, symbol, offset)
     return binary, offset
+
+
+def function_offset(binary: str, func: str, off: int = 0) -> int:
+    """File offset of ``func+off`` in ``binary`` (its debug file's symbols included).
+
+    Like bpftrace, an offset must fall inside the function (its symbol size) and on an
+    instruction boundary: a breakpoint written into the middle of an instruction would
+    corrupt the traced program. Boundaries are checked with capstone (optional extra).
+    """
+    tab = elf.symbol_table(binary)
+    sym = tab.find(func)
+    base = tab.vaddr_to_offset(sym.value)
+    if off:
+        if off >= sym.size:
+            raise UsageError(f"Offset outside the function bounds ('{func}' size is {sym.size})")
+        _check_boundary(binary, f"{binary}:{func}+{off}", base, off)
+    return base + off
+
+
+def _check_boundary(binary: str, where: str, base: int, off: int) -> None:
+    try:
+        import capstone
+    except ImportError:
+        raise UsageError(
+            f"Can't check if uprobe is in proper place (install capstone: "
+            f"pip install 'pybpf[jit]'): {where}"
+        ) from None
+    try:
+        with open(binary, "rb") as f:
+            f.seek(base)
+            code = f.read(off + 16)
+    except OSError as e:
+        msg = f"Failed to check if uprobe is in proper place: {where}: {e.strerror}"
+        raise UsageError(msg) from None
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    for addr, size, _m, _o in md.disasm_lite(code, 0):
+        if addr == off:
+            return
+        if addr + size > off:
+            raise UsageError(f"Could not add uprobe into middle of instruction: {where}")
+    raise UsageError(f"Failed to check if uprobe is in proper place: {where}")
 
 
 def attach_uprobe(
@@ -110,7 +151,8 @@ def attach_uprobe_multi(
     The program must be loaded with ``expected_attach_type=AttachType.TRACE_UPROBE_MULTI``.
     """
     binary = elf.resolve_binary(path)
-    offs = [elf.symbol_offset(binary, s) for s in symbols] + list(offsets)
+    tab = elf.symbol_table(binary)
+    offs = [tab.symbol_offset(s) for s in symbols] + list(offsets)
     if not offs:
         raise NotSupportedError("uprobe_multi", "no functions to attach to")
     path_buf = bytearray(binary.encode() + b"\0")
@@ -133,5 +175,6 @@ __all__ = [
     "attach_uprobe_multi",
     "attach_usdt",
     "find_usdt",
+    "function_offset",
     "resolve_target",
 ]

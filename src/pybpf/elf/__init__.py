@@ -4,7 +4,8 @@ Pure parsing; nothing here touches the kernel. The common entry points:
 
 - :func:`symbol_offset` (path, symbol) -> file offset, what the uprobe PMU needs;
 - :func:`resolve_library` ("libc") -> "/lib/x86_64-linux-gnu/libc.so.6";
-- :func:`match_symbols` (path, "str*") for wildcard probes;
+- :func:`match_symbols` (path, "str*") for wildcard probes, :func:`function_names` for ``-l``
+  (both include the functions named only by a separate debug file);
 - :func:`usdt_probes` (path) -> USDT probes with parsed argument specs;
 - :class:`Symbolizer` (pid) for user stack addresses.
 """
@@ -18,6 +19,7 @@ from pybpf.elf.symbols import (
     SymbolTable,
     build_id,
     find_symbol,
+    function_names,
     is_pie,
     match_symbols,
     symbol_offset,
@@ -42,6 +44,7 @@ __all__ = [
     "UsdtProbe",
     "build_id",
     "find_symbol",
+    "function_names",
     "is_pie",
     "match_symbols",
     "parse_arg",

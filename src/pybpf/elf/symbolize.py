@@ -6,6 +6,7 @@ import bisect
 import os
 from typing import NamedTuple
 
+from pybpf.elf.debugfile import DEBUG_DIRS, by_build_id
 from pybpf.elf.reader import PT_LOAD, ElfError, ElfFile
 from pybpf.elf.symbols import SymbolTable
 from pybpf.records import dataclass
@@ -78,41 +79,20 @@ class Resolved(NamedTuple):
 _tables: dict[tuple[str, int, str | None], SymbolTable | None] = {}
 
 
-DEBUG_DIRS = ("/usr/lib/debug",)
-"""Where separate debug files live, looked up by build-id (``.build-id/ab/cdef....debug``)."""
-
-
 def debug_file(build_id: str | None) -> str | None:
     """The separate debug file of a build-id (e.g. from libc6-dbg), if one is installed."""
-    if not build_id or len(build_id) < 3:
-        return None
-    for d in DEBUG_DIRS:
-        path = f"{d}/.build-id/{build_id[:2]}/{build_id[2:]}.debug"
-        if os.path.exists(path):
-            return path
-    return None
+    return by_build_id(build_id)
 
 
 def with_debug_symbols(elf: ElfFile) -> SymbolTable:
-    """``elf``'s symbols, plus the static ones of its debug file when ``elf`` is stripped.
+    """``elf``'s symbols plus the static ones of its separate debug file.
 
     Distribution libraries ship only ``.dynsym``; their local functions
-    (``__libc_start_call_main``) are in the debug file, which shares the link-time
-    addresses, so its ``.symtab`` resolves them like the debugger and bcc do.
+    (``__libc_start_call_main``) are in the debug file (build-id, else debuglink), which
+    shares the link-time addresses, so its ``.symtab`` resolves them like the debugger and
+    bcc do.
     """
-    tab = SymbolTable.from_elf(elf)
-    if elf.section(".symtab") is not None:
-        return tab
-    path = debug_file(elf.build_id)
-    if path is None:
-        return tab
-    try:
-        with ElfFile(path) as dbg:
-            if dbg.build_id == elf.build_id:
-                tab.symbols = [s for s in dbg.symbols() if not s.dynamic] + tab.symbols
-    except ElfError:
-        pass
-    return tab
+    return SymbolTable.from_elf(elf, debug=True)
 
 
 def _table_for(pid: int, m: MapEntry) -> SymbolTable | None:
@@ -215,6 +195,7 @@ class Symbolizer:
 
 
 __all__ = [
+    "DEBUG_DIRS",
     "MapEntry",
     "Resolved",
     "Symbolizer",

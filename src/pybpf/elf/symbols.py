@@ -1,4 +1,10 @@
-"""Symbol tables: lookup by name, by glob, and by address; symbol -> file offset for uprobes."""
+"""Symbol tables: lookup by name, by glob, and by address; symbol -> file offset for uprobes.
+
+A file's table is the union of its own ``.symtab``/``.dynsym`` and the ``.symtab`` of its
+separate debug file (build-id or debuglink, :mod:`pybpf.elf.debugfile`), as bcc and
+bpftrace read them: a stripped ``libc.so.6`` then still names its local functions
+(``__libc_start_call_main``) for uprobes, wildcards, ``-l`` and stacks.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import os
 import re
 from dataclasses import field
 
+from pybpf.elf.debugfile import debug_symbols
 from pybpf.elf.reader import (
     ET_DYN,
     PT_LOAD,
@@ -38,21 +45,32 @@ class SymbolTable:
     is_pie: bool
     segments: list[Segment]
     symbols: list[Symbol]
+    debug_symbols: list[Symbol] = field(default_factory=list, repr=False)
+    debug_path: str | None = None
     _by_name: dict[str, Symbol] | None = field(default=None, repr=False)
     _sorted: list[Symbol] | None = field(default=None, repr=False)
     _addrs: list[int] | None = field(default=None, repr=False)
+    _functions: list[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_elf(cls, elf: ElfFile) -> SymbolTable:
-        """Read the symbol tables of an open file."""
-        return cls(elf.path, elf.build_id, elf.e_type, elf.is_pie, elf.segments, elf.symbols())
+    def from_elf(cls, elf: ElfFile, debug: bool = True) -> SymbolTable:
+        """Read the symbol tables of an open file, and (``debug``) of its debug file."""
+        tab = cls(elf.path, elf.build_id, elf.e_type, elf.is_pie, elf.segments, elf.symbols())
+        if debug:
+            tab.debug_path, tab.debug_symbols = debug_symbols(elf)
+        return tab
+
+    @property
+    def all_symbols(self) -> list[Symbol]:
+        """The debug file's symbols, then the file's own (bcc's order: first name wins)."""
+        return self.debug_symbols + self.symbols if self.debug_symbols else self.symbols
 
     @property
     def by_name(self) -> dict[str, Symbol]:
         """Name -> the best symbol of that name (defined, default version, function)."""
         if self._by_name is None:
             best: dict[str, Symbol] = {}
-            for s in self.symbols:
+            for s in self.all_symbols:
                 if s.name and (s.name not in best or _rank(s) > _rank(best[s.name])):
                     best[s.name] = s
             self._by_name = best
@@ -61,18 +79,35 @@ class SymbolTable:
     def find(self, name: str) -> Symbol:
         """The defined symbol ``name``; ``SymbolNotFoundError`` if there is none."""
         s = self.by_name.get(name)
-        if s is None or not s.defined:
+        if s is None or not (s.defined or s.value):
+            # An undefined entry with an address is an executable's canonical PLT slot,
+            # which bcc (and so bpftrace) probes like a function.
             raise SymbolNotFoundError(f"{self.path}: no symbol '{name}'")
         return s
 
+    def functions(self) -> list[str]:
+        """Names a uprobe wildcard or ``-l`` offers, sorted: bcc's rule (named functions
+        and IFUNCs with a non-zero address, from the file and its debug file), less the
+        ``.part.N`` split-off pieces bpftrace leaves out of every match."""
+        if self._functions is None:
+            names = {
+                s.name
+                for s in self.all_symbols
+                if s.name and s.value and s.type in _CODE_TYPES and ".part." not in s.name
+            }
+            self._functions = sorted(names)
+        return self._functions
+
     def match(self, pattern: str, functions_only: bool = True) -> list[Symbol]:
-        """Defined symbols whose names match the shell glob ``pattern``, sorted by name."""
+        """Symbols whose names match the shell glob ``pattern``, sorted by name.
+
+        With ``functions_only`` the candidates are :meth:`functions` (what a uprobe
+        wildcard expands to); otherwise every defined symbol.
+        """
         rx = re.compile(fnmatch.translate(pattern))
-        out = [
-            s
-            for name, s in self.by_name.items()
-            if s.defined and rx.match(name) and (not functions_only or s.type in _CODE_TYPES)
-        ]
+        if functions_only:
+            return [self.by_name[n] for n in self.functions() if rx.match(n)]
+        out = [s for name, s in self.by_name.items() if s.defined and rx.match(name)]
         out.sort(key=lambda s: s.name)
         return out
 
@@ -149,7 +184,7 @@ def symbol_table(path: str | os.PathLike[str]) -> SymbolTable:
 
 
 def symbols(path: str | os.PathLike[str]) -> list[Symbol]:
-    """Every symbol of .symtab and .dynsym of ``path``."""
+    """Every symbol of .symtab and .dynsym of ``path`` itself (not of its debug file)."""
     return symbol_table(path).symbols
 
 
@@ -161,6 +196,11 @@ def find_symbol(path: str | os.PathLike[str], name: str) -> Symbol:
 def symbol_offset(path: str | os.PathLike[str], symbol: str) -> int:
     """File offset of ``symbol`` in ``path`` (virtual address mapped through PT_LOAD)."""
     return symbol_table(path).symbol_offset(symbol)
+
+
+def function_names(path: str | os.PathLike[str]) -> list[str]:
+    """Sorted function names of ``path`` and its debug file (what ``-l`` lists)."""
+    return symbol_table(path).functions()
 
 
 def match_symbols(path: str | os.PathLike[str], pattern: str) -> list[Symbol]:
@@ -182,6 +222,7 @@ __all__ = [
     "SymbolTable",
     "build_id",
     "find_symbol",
+    "function_names",
     "is_pie",
     "match_symbols",
     "symbol_offset",

@@ -4,9 +4,9 @@
 alias: ``t:``, ``k:``, ``rt:``, ``u:`` ...) lists that provider only; any other pattern is
 matched against the full names of every listable probe (``*sleep*``).  Patterns without a
 ``*`` match exactly.  Sources: tracefs (tracepoints), BTF (raw tracepoints, iterators,
-fentry functions), kallsyms (kprobes, only when the kernel has kprobes), ELF symbols
-(``uprobe:/bin/bash:*``) and ELF notes (``usdt:/path:*``), through the injectable
-:class:`~pybpf.passes.context.Catalog`.
+fentry functions), kallsyms (kprobes, only when the kernel has kprobes), ELF function
+symbols of the binary and of its separate debug file (``uprobe:/bin/bash:*``) and ELF
+notes (``usdt:/path:*``), through the injectable :class:`~pybpf.passes.context.Catalog`.
 """
 
 from __future__ import annotations

@@ -145,11 +145,8 @@ class SystemCatalog:
             try:
                 from pybpf import elf
 
-                code = (elf.SymType.FUNC, elf.SymType.GNU_IFUNC)
-                table = elf.symbol_table(path)
-                return sorted(
-                    {s.name for s in table.symbols if s.name and s.defined and s.type in code}
-                )
+                # The binary's and its debug file's functions, as bpftrace lists them.
+                return elf.function_names(path)
             except Exception:
                 return []
 
