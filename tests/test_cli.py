@@ -54,3 +54,17 @@ def test_console_scripts_are_installed() -> None:
     scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert scripts.get("pybpf") == "pybpf.cli.pybpf:main"
     assert scripts.get("pybpftrace") == "pybpf.cli.pybpftrace:main"
+
+
+def test_python_m_pybpftrace_runs_the_tracer() -> None:
+    """``python -m pybpftrace`` (how ../shared/bench runs a re-implementation) is the tracer."""
+    p = subprocess.run(
+        [sys.executable, "-m", "pybpftrace", "--vm", "-e", 'BEGIN { printf("hi %d\\n", 6 * 7); exit(); }'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("hi 42\n")
+    v = subprocess.run([sys.executable, "-m", "pybpftrace", "-V"], capture_output=True, text=True)
+    assert v.stdout.startswith("pybpftrace v")
