@@ -59,10 +59,18 @@ def test_console_scripts_are_installed() -> None:
 def test_python_m_pybpftrace_runs_the_tracer() -> None:
     """``python -m pybpftrace`` (how ../shared/bench runs a re-implementation) is the tracer."""
     p = subprocess.run(
-        [sys.executable, "-m", "pybpftrace", "--vm", "-e", 'BEGIN { printf("hi %d\\n", 6 * 7); exit(); }'],
+        [
+            sys.executable,
+            "-m",
+            "pybpftrace",
+            "--vm",
+            "-e",
+            'BEGIN { printf("hi %d\\n", 6 * 7); exit(); }',
+        ],
         capture_output=True,
         text=True,
         check=False,
+        timeout=60,
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("hi 42\n")
