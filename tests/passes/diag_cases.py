@@ -433,7 +433,54 @@ CASES: list[tuple[str, list[str]]] = [
             "stdin:1:9-29: ERROR: printf: %d specifier expects a value of type integer (string supplied)"
         ],
     ),
-    ("BEGIN { $x = 1; let $x = 2; }", ["stdin:1:21-23: ERROR: Variable $x was already declared"]),
+    (
+        "BEGIN { $x = 1; let $x = 2; }",
+        [
+            "stdin:1:17-23: ERROR: Variable $x was already declared. Variable shadowing is not "
+            "allowed.",
+            "stdin:1:9-15: ERROR: This is the initial assignment.",
+        ],
+    ),
+    # Block scopes (bpftrace 0.26; 0.17 had one scope per probe and accepted these).
+    (
+        'BEGIN { if (1) { $a = 1; } printf("%d\\n", $a); }',
+        ["stdin:1:43-45: ERROR: Undefined or undeclared variable: $a"],
+    ),
+    (
+        "BEGIN { if (pid) { $a = 1; } else { $a = 2; } print($a); }",
+        ["stdin:1:53-55: ERROR: Undefined or undeclared variable: $a"],
+    ),
+    (
+        "BEGIN { $i = 0; while ($i < 3) { $i++; $last = $i; } print($last); }",
+        ["stdin:1:60-65: ERROR: Undefined or undeclared variable: $last"],
+    ),
+    (
+        "BEGIN { unroll(2) { $u = 1; } print($u); }",
+        ["stdin:1:37-39: ERROR: Undefined or undeclared variable: $u"],
+    ),
+    (
+        "BEGIN { let $x = 1; if (1) { let $x = 2; } }",
+        [
+            "stdin:1:30-36: ERROR: Variable $x was already declared. Variable shadowing is not "
+            "allowed.",
+            "stdin:1:9-15: ERROR: This is the initial declaration.",
+        ],
+    ),
+    (
+        "BEGIN { let $i = 5; for ($i : 0..3) { print($i); } }",
+        [
+            "stdin:1:26-28: ERROR: Loop declaration shadows existing variable: $i",
+            "stdin:1:9-15: ERROR: This is the initial declaration.",
+        ],
+    ),
+    (
+        "BEGIN { let $x; print($x); $y = $nope; }",
+        [
+            "stdin:1:23-25: WARNING: Variable used before it was assigned: $x",
+            "stdin:1:33-38: ERROR: Undefined or undeclared variable: $nope",
+            "stdin:1:9-15: WARNING: Variable $x was never assigned to.",
+        ],
+    ),
     (
         "BEGIN { if (1) { let $v = 1; } print($v); }",
         ["stdin:1:38-40: ERROR: Undefined or undeclared variable: $v"],

@@ -146,15 +146,21 @@ class ScriptError(Exception):
 
 
 def _open_output(args: argparse.Namespace) -> Any:
+    # Strings hold bytes that are not UTF-8 as surrogate escapes (kernel strings, "\xff"
+    # literals); they go out as those very bytes.
     if args.output:
-        return open(args.output, "w", buffering=1)
-    if args.buffering == "full":
-        return sys.stdout
+        return open(args.output, "w", buffering=1, errors="surrogateescape")
     out: Any = sys.stdout
-    if hasattr(out, "reconfigure"):
-        # The run loop flushes after every batch of events, which gives line-buffered
-        # latency with one write() per batch instead of one per line.
-        out.reconfigure(line_buffering=False, write_through=args.buffering == "none")
+    if not hasattr(out, "reconfigure"):
+        return out
+    if args.buffering == "full":
+        out.reconfigure(errors="surrogateescape")
+        return out
+    # The run loop flushes after every batch of events, which gives line-buffered
+    # latency with one write() per batch instead of one per line.
+    out.reconfigure(
+        line_buffering=False, write_through=args.buffering == "none", errors="surrogateescape"
+    )
     return out
 
 

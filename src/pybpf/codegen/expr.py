@@ -517,6 +517,8 @@ class ExprGen:
         """``sizeof(type)`` / ``sizeof(expr)`` (the front end folds most; this is the rest)."""
         from pybpf.codegen.ctypes_layout import typespec_size
 
+        if e.value is not None:
+            return e.value  # folded by the front end (which also knows DWARF structs)
         if isinstance(e.arg, ast.TypeSpec):
             size = typespec_size(e.arg, self.script.program)
             if size is None:
@@ -530,6 +532,8 @@ class ExprGen:
         """``offsetof(struct S, a.b)`` for structs defined in the script."""
         from pybpf.codegen.ctypes_layout import field_offset
 
+        if e.value is not None:
+            return e.value
         off = None
         if isinstance(e.arg, ast.TypeSpec):
             off = field_offset(e.arg, e.path, self.script.program)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pybpf.lang import ast
+from pybpf.lang.literals import byte_len
 from pybpf.passes.types import (
     BOOL,
     INT64,
@@ -61,7 +62,7 @@ def type_of(e: ast.Expr, max_strlen: int, var: Callable[[str], Type | None]) -> 
 
 def _infer(e: ast.Expr, max_strlen: int, var: Callable[[str], Type | None]) -> Type:
     if isinstance(e, ast.String):
-        return StringType(len(e.value.encode()) + 1)
+        return StringType(byte_len(e.value) + 1)
     if isinstance(e, ast.Builtin):
         if e.name == "comm":
             return StringType(16)

@@ -17,6 +17,7 @@ from pybpf.codegen.emit import FP, R0, R1, R2, R3, R4
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.codegen.helpers import Helper
 from pybpf.lang import ast
+from pybpf.lang.literals import literal_bytes
 from pybpf.passes.types import (
     INT64,
     ArrayType,
@@ -194,7 +195,7 @@ class MemGen:
 
     def string_literal(self: Gen, s: str, t: Type) -> Val:
         """A string constant materialised in memory (zero-padded to ``t.size``)."""
-        data = s.encode()
+        data = literal_bytes(s)
         size = max(t.size, len(data) + 1)
         dst = self.alloc_mem(StringType(size))
         raw = data + b"\0" * ((size + 7) // 8 * 8 - len(data))

@@ -191,7 +191,9 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
             if s.value is not None:
                 self.assign_var(s.var, s.value, declare=True)
             else:
-                self.declare_var(s.var.name, s.var.type or INT64, zero=True)
+                # ``let $x;``: the front end typed it from its first assignment (if any).
+                t = s.var.type
+                self.declare_var(s.var.name, t if t and t.size else INT64, zero=True)
         elif isinstance(s, ast.If):
             self.if_stmt(s)
         elif isinstance(s, ast.Block):
@@ -377,7 +379,7 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         home = None if declare else self.lookup_var(var.name)
         t = self.typeof(value)
         if home is None:
-            home = self.declare_var(var.name, self.script.var_types.get(var.name) or t)
+            home = self.declare_var(var.name, self._home_type(var, t))
         if home.kind == "spill":
             v = self.int_value(value)
             if v.is_imm and -(1 << 31) <= v.imm < (1 << 31):
@@ -390,6 +392,19 @@ class ProbeGen(ExprGen, MemGen, MapGen, EventGen, StringGen, StackGen, KernelTyp
         if t.size < home.type.size:
             self.zero_mem(home, home.type.size)
         self.store_into(home, 0, value, home.type if t.size >= home.type.size else t)
+
+    def _home_type(self, var: ast.Variable, t: Type) -> Type:
+        """The type of a new variable's home, first assigned a value of type ``t``.
+
+        The front end gave the declaring ``$x`` the variable's final type (all assignments
+        in its block merged: a longer string later needs a larger home).  Names are block
+        scoped, so another block's ``$x`` may have another type: a type of another kind
+        than ``t`` is not this variable's.
+        """
+        for cand in (var.type, self.script.var_types.get(var.name)):
+            if cand is not None and cand.size and type(cand) is type(t):
+                return cand
+        return t
 
     def read_var(self, e: ast.Variable) -> Val:
         """``$x``."""

@@ -9,6 +9,7 @@ from pybpf.asm.opcodes import AluOp, JmpOp
 from pybpf.codegen.emit import FP, R0, R1, R2, R3, R4
 from pybpf.codegen.frame import CodegenError, Val
 from pybpf.lang import ast
+from pybpf.lang.literals import literal_bytes
 from pybpf.output.values import AF_INET, AF_INET6
 from pybpf.passes.types import INT64, UINT8, ArrayType, InetType, Type
 
@@ -17,7 +18,7 @@ Gen = Any
 
 
 def _lit(e: ast.Expr) -> bytes | None:
-    return e.value.encode() if isinstance(e, ast.String) else None
+    return literal_bytes(e.value) if isinstance(e, ast.String) else None
 
 
 def pton_bytes(e: ast.Call) -> bytes:

@@ -257,17 +257,21 @@ class Record(Expr):
 
 @dataclass(eq=False)
 class Sizeof(Expr):
-    """``sizeof(type)`` or ``sizeof(expr)``."""
+    """``sizeof(type)`` or ``sizeof(expr)``; ``value`` is the constant once the type pass
+    knows it (it folds ``sizeof``, as bpftrace's semantic analyser does)."""
 
     arg: TypeSpec | Expr
+    value: int | None = field(default=None, kw_only=True)
 
 
 @dataclass(eq=False)
 class Offsetof(Expr):
-    """``offsetof(struct foo, a.b)`` or ``offsetof(expr, a)``."""
+    """``offsetof(struct foo, a.b)`` or ``offsetof(expr, a)``; ``value`` as for
+    :class:`Sizeof`."""
 
     arg: TypeSpec | Expr
     path: list[str]
+    value: int | None = field(default=None, kw_only=True)
 
 
 @dataclass(eq=False)

@@ -8,6 +8,7 @@ One node per line, one space of indent per level (``Program``, `` BEGIN``, ``  =
 from __future__ import annotations
 
 from pybpf.lang import ast
+from pybpf.lang.literals import escape_byte
 
 
 def _esc(s: str) -> str:
@@ -23,6 +24,8 @@ def _esc(s: str) -> str:
             out.append('\\"')
         elif ord(c) < 32 or ord(c) == 127:
             out.append(f"\\x{ord(c):02x}")
+        elif (raw := escape_byte(c)) is not None:
+            out.append(raw)
         else:
             out.append(c)
     return "".join(out)

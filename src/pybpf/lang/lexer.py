@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pybpf.diag import DiagnosticBag, SourceFile, Span
 from pybpf.lang import ast
+from pybpf.lang.literals import byte_char, normalize
 from pybpf.records import dataclass
 
 #: Token kinds.
@@ -262,10 +263,12 @@ class Lexer:
                 continue
             out.append(t[j])
             j += 1
+        # Escaped bytes are single bytes (see :mod:`.literals`), not code points.
+        value = normalize("".join(out))
         if j >= n or t[j] != '"':
             self.diags.error("unterminated string", self.src.span(i, j))
-            return self._tok(STRING, i, j, "".join(out))
-        return self._tok(STRING, i, j + 1, "".join(out))
+            return self._tok(STRING, i, j, value)
+        return self._tok(STRING, i, j + 1, value)
 
     def _escape(self, j: int) -> tuple[str, int]:
         t = self.text
@@ -275,12 +278,12 @@ class Lexer:
             while k < len(t) and k < j + 4 and t[k] in "0123456789abcdefABCDEF":
                 k += 1
             if k > j + 2:
-                return chr(int(t[j + 2 : k], 16)), k
+                return byte_char(int(t[j + 2 : k], 16)), k
         if c in "01234567":
             k = j + 1
             while k < len(t) and k < j + 4 and t[k] in "01234567":
                 k += 1
-            return chr(int(t[j + 1 : k], 8) & 0xFF), k
+            return byte_char(int(t[j + 1 : k], 8) & 0xFF), k
         if c in _ESCAPES:
             return _ESCAPES[c], j + 2
         self.diags.error(f"invalid escape character '\\{c}'", self.src.span(j, j + 2))
@@ -303,7 +306,8 @@ class Lexer:
             end = k + 1 if k < n and t[k] == "'" else k
             self.diags.error("invalid character literal", self.src.span(i, end))
             return self._tok(INT, i, end, 0)
-        return self._tok(INT, i, j + 1, ord(s))
+        o = ord(s)
+        return self._tok(INT, i, j + 1, o - 0xDC00 if 0xDC80 <= o <= 0xDCFF else o)
 
     # ------------------------------------------------------------ macros
 

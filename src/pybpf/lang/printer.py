@@ -8,6 +8,7 @@ predicate are parenthesised, and strings are re-escaped.
 from __future__ import annotations
 
 from pybpf.lang import ast
+from pybpf.lang.literals import escape_byte
 
 _PREC = {
     "||": 2, "&&": 3, "|": 4, "^": 5, "&": 6, "==": 7, "!=": 7,
@@ -32,6 +33,8 @@ def quote(s: str) -> str:
             out.append("\\" + c)
         elif ord(c) < 32 or ord(c) == 127:
             out.append(f"\\x{ord(c):02x}")
+        elif (raw := escape_byte(c)) is not None:
+            out.append(raw)
         else:
             out.append(c)
     out.append('"')

@@ -290,11 +290,14 @@ def index(chk: Checker, e: ast.Index) -> T.Type:
 
 
 def sizeof(chk: Checker, e: ast.Sizeof | ast.Offsetof) -> T.Type:
-    """``sizeof``/``offsetof`` are uint64 constants."""
+    """``sizeof``/``offsetof`` are uint64 constants, folded here (``e.value``) when the
+    type is known: code generation then needs no type of its own (a uprobe's DWARF
+    ``struct`` is known only to the front end)."""
     arg = e.arg
     t = chk.types.resolve_spec(arg) if isinstance(arg, ast.TypeSpec) else chk.expr(arg)
     if isinstance(e, ast.Offsetof):
         cur = t.target if isinstance(t, T.PointerType) else t
+        total = 0
         for name in e.path:
             if not isinstance(cur, T.StructType):
                 chk.error(f"'{T.type_name(cur)}' is not a struct or union", e.span)
@@ -303,5 +306,10 @@ def sizeof(chk: Checker, e: ast.Sizeof | ast.Offsetof) -> T.Type:
             if f is None:
                 chk.error(f"'{cur}' has no field named '{name}'", e.span)
                 return T.UINT64
+            total += f.offset
             cur = f.type
+        e.value = total
+    elif isinstance(arg, ast.TypeSpec) and not isinstance(t, T.NoneType) and t.size:
+        # sizeof(expr) stays with code generation, which sizes some values differently.
+        e.value = t.size
     return T.UINT64

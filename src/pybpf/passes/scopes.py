@@ -1,58 +1,110 @@
-"""Variable scopes and loop context.
+"""Variable scopes and loop context, with current bpftrace's rules.
 
-A ``let`` declares a ``$var`` in the current block (bpftrace 0.26); a first plain assignment
-declares it for the whole probe or function, as bpftrace always did (tools assign in both
-branches of an ``if`` and read after it); reading a variable no enclosing block has
-declared is ``Undefined or undeclared variable: $x``.  ``break``/``continue`` must sit in
-a ``while`` or ``for`` loop.
-
-The body of ``for ($kv : @map)`` is a function of its own (a ``bpf_for_each_map_elem``
-callback): it reads and writes the probe's variables, but a variable it assigns first is
-its own and undefined after the loop, as in bpftrace.
+Every block is a scope: a probe or function body, each branch of an ``if``, the bodies of
+``while``/``unroll``/``for``, a bare ``{ }`` and a block expression.  A variable lives in the
+block where it is declared -- by ``let $x``, or by its first plain assignment when no
+enclosing block knows it -- and in the blocks nested inside; after that block ends it is
+``Undefined or undeclared variable: $x``.  So ``if (c) { $a = 1; } print($a);`` is an
+error in bpftrace 0.26 (0.17 had one scope per probe); ``let $a;`` before the ``if`` is the
+way to share it.  A ``let`` of a name an enclosing block already has is an error (no
+shadowing), so is a loop variable that shadows one.  Reading a declared variable no
+statement has assigned yet warns ``Variable used before it was assigned`` (not inside
+``sizeof``/``offsetof``), and a ``let $x;`` never assigned warns at the end of its probe.
+``break``/``continue`` must sit in a ``while`` or ``for`` loop.
 """
 
 from __future__ import annotations
 
+from pybpf.diag import Span
 from pybpf.lang import ast
 from pybpf.passes.context import PassContext
+from pybpf.records import dataclass
+
+#: How bpftrace names where a variable came from, for the shadowing error's context line.
+_ORIGIN = {
+    "let": "This is the initial declaration.",
+    "assign": "This is the initial assignment.",
+    "param": "This is the function parameter.",
+    "loop": "This is the loop variable.",
+}
+
+
+@dataclass(slots=True)
+class _Var:
+    """One declared variable: how and where it came to be, and whether it was assigned."""
+
+    origin: str
+    span: Span
+    assigned: bool
+
+
+def decl_span(s: ast.VarDecl) -> Span:
+    """``let $x`` (with its ``: type``): where bpftrace points for a declaration."""
+    end = s.type_spec.span if s.type_spec is not None else s.var.span
+    return s.span.to(end)
 
 
 class _Scopes:
     def __init__(self, ctx: PassContext) -> None:
         self.ctx = ctx
-        self.stack: list[set[str]] = []
+        self.stack: list[dict[str, _Var]] = []
         self.loops = 0
-        #: Where a first plain assignment declares: the probe's scope, or a map loop body's.
-        self.home = 0
+        #: Inside ``sizeof``/``offsetof``: reads are not uses (no "before assigned" warning).
+        self.meta = 0
+        #: Every ``let`` of the current probe/function, for the never-assigned warning.
+        self.lets: list[tuple[str, _Var]] = []
+        #: Variables of blocks that have ended, for the hint on a later read.
+        self.ended: dict[str, _Var] = {}
 
-    def defined(self, name: str) -> bool:
-        return any(name in s for s in self.stack)
+    # -- scopes ------------------------------------------------------------------------
+    def find(self, name: str) -> _Var | None:
+        for scope in reversed(self.stack):
+            v = scope.get(name)
+            if v is not None:
+                return v
+        return None
 
-    def block(self, stmts: list[ast.Stmt], extra: set[str] | None = None) -> None:
-        self.stack.append(set(extra or ()))
+    def push(self, names: dict[str, _Var] | None = None) -> None:
+        self.stack.append(dict(names or {}))
+
+    def pop(self) -> None:
+        for name, v in self.stack.pop().items():
+            if v.origin in ("assign", "let"):
+                self.ended[name] = v
+
+    def body(self, top: dict[str, _Var], stmts: list[ast.Stmt], pred: ast.Expr | None) -> None:
+        """A probe or function: its own scope, then its block."""
+        self.stack, self.lets, self.ended = [], [], {}
+        self.push(top)
+        if pred is not None:
+            self.expr(pred)
+        self.block(stmts)
+        self.pop()
+        for name, v in self.lets:
+            if not v.assigned:
+                self.ctx.diags.warning(f"Variable {name} was never assigned to.", v.span)
+
+    def block(self, stmts: list[ast.Stmt], names: dict[str, _Var] | None = None) -> None:
+        self.push(names)
         try:
             for s in stmts:
                 self.stmt(s)
         finally:
-            self.stack.pop()
+            self.pop()
 
+    def loop(self, stmts: list[ast.Stmt]) -> None:
+        self.loops += 1
+        try:
+            self.block(stmts)
+        finally:
+            self.loops -= 1
+
+    # -- statements --------------------------------------------------------------------
     def stmt(self, s: ast.Stmt) -> None:
         if isinstance(s, ast.VarDecl):
-            if s.value is not None:
-                self.expr(s.value)
-            if self.defined(s.var.name):
-                self.ctx.diags.error(f"Variable {s.var.name} was already declared", s.var.span)
-            self.stack[-1].add(s.var.name)
+            self.let(s)
         elif isinstance(s, ast.Assign):
-            self.expr(s.value)
-            t = s.target
-            if isinstance(t, ast.Variable):
-                if s.op is not None and not self.defined(t.name):
-                    self.undefined(t)
-                if not self.defined(t.name):
-                    self.stack[self.home].add(t.name)
-            else:
-                self.expr(t)
+            self.assign(s)
         elif isinstance(s, ast.ExprStmt):
             self.expr(s.expr)
         elif isinstance(s, ast.If):
@@ -66,15 +118,7 @@ class _Scopes:
             self.expr(s.cond)
             self.loop(s.body.stmts)
         elif isinstance(s, ast.For):
-            self.expr(s.iterable)
-            if isinstance(s.iterable, ast.Map):
-                home, self.home = self.home, len(self.stack)
-                try:
-                    self.loop(s.body.stmts, {s.var.name})
-                finally:
-                    self.home = home
-            else:
-                self.loop(s.body.stmts, {s.var.name})
+            self.for_loop(s)
         elif isinstance(s, ast.Unroll):
             self.expr(s.count)
             self.block(s.body.stmts)
@@ -86,46 +130,113 @@ class _Scopes:
             if s.value is not None:
                 self.expr(s.value)
 
-    def loop(self, stmts: list[ast.Stmt], extra: set[str] | None = None) -> None:
+    def let(self, s: ast.VarDecl) -> None:
+        """``let $x [= v]``: declares in this block; the value cannot see ``$x`` yet."""
+        if s.value is not None:
+            self.expr(s.value)
+        name, span = s.var.name, decl_span(s)
+        old = self.find(name)
+        if old is not None:
+            self.shadowed(f"Variable {name} was already declared. Variable shadowing is not "
+                          "allowed.", span, old)  # fmt: skip
+            old.assigned = old.assigned or s.value is not None
+            return
+        v = _Var("let", span, s.value is not None)
+        self.stack[-1][name] = v
+        self.lets.append((name, v))
+
+    def assign(self, s: ast.Assign) -> None:
+        """``$x = v`` declares ``$x`` here unless a block around knows it; ``$x op= v``
+        reads it first (bpftrace rewrites it to ``$x = $x op v``)."""
+        t = s.target
+        if not isinstance(t, ast.Variable):
+            self.expr(t)
+            self.expr(s.value)
+            return
+        if s.op is not None:
+            self.expr(t)
+        self.expr(s.value)
+        old = self.find(t.name)
+        if old is not None:
+            old.assigned = True
+        elif s.op is None:
+            self.stack[-1][t.name] = _Var("assign", s.span, True)
+
+    def for_loop(self, s: ast.For) -> None:
+        """The loop variable gets a scope of its own around the body's."""
+        name = s.var.name
+        old = self.find(name)
+        if old is not None:
+            self.shadowed(f"Loop declaration shadows existing variable: {name}", s.var.span, old)
+        self.expr(s.iterable)
         self.loops += 1
         try:
-            self.block(stmts, extra)
+            self.push({name: _Var("loop", s.var.span, True)})
+            self.block(s.body.stmts)
+            self.stack.pop()
         finally:
             self.loops -= 1
 
+    def shadowed(self, msg: str, span: Span, old: _Var) -> None:
+        # bpftrace prints the original's place as a second error line.
+        self.ctx.diags.error(msg, span)
+        self.ctx.diags.error(_ORIGIN[old.origin], old.span)
+
+    # -- expressions -------------------------------------------------------------------
+    def read(self, v: ast.Variable) -> None:
+        found = self.find(v.name)
+        if found is None:
+            self.undefined(v)
+        elif not found.assigned and not self.meta:
+            self.ctx.diags.warning(f"Variable used before it was assigned: {v.name}", v.span)
+
     def undefined(self, v: ast.Variable) -> None:
-        self.ctx.diags.error(f"Undefined or undeclared variable: {v.name}", v.span)
+        d = self.ctx.diags.error(f"Undefined or undeclared variable: {v.name}", v.span)
+        gone = self.ended.get(v.name)
+        if gone is not None and gone.span.line > 0:
+            # Scripts written for bpftrace <= 0.17 (one scope per probe) end up here.
+            d.hints.append(
+                f"{v.name} was declared in a block that has ended (line {gone.span.line}); "
+                f"variables are block scoped: declare it before that block, "
+                f"e.g. 'let {v.name};'"
+            )
 
     def expr(self, e: ast.Node) -> None:
         if isinstance(e, ast.Variable):
-            if not self.defined(e.name):
-                self.undefined(e)
-            return
-        if isinstance(e, ast.BlockExpr):
-            self.stack.append(set())
+            self.read(e)
+        elif isinstance(e, ast.Unary) and e.op == "&" and isinstance(e.operand, ast.Variable):
+            # The address may be handed to code that fills the variable in.
+            found = self.find(e.operand.name)
+            if found is None:
+                self.undefined(e.operand)
+            else:
+                found.assigned = True
+        elif isinstance(e, ast.BlockExpr):
+            self.push()
             try:
                 for s in e.stmts:
                     self.stmt(s)
                 if e.value is not None:
                     self.expr(e.value)
             finally:
-                self.stack.pop()
-            return
-        if isinstance(e, ast.Range):
-            self.expr(e.start)
-            self.expr(e.end)
-            return
-        for c in e.children():
-            self.expr(c)
+                self.pop()
+        elif isinstance(e, ast.Sizeof | ast.Offsetof):
+            self.meta += 1
+            try:
+                for c in e.children():
+                    self.expr(c)
+            finally:
+                self.meta -= 1
+        else:
+            for c in e.children():
+                self.expr(c)
 
 
 def run(program: ast.Program, ctx: PassContext) -> None:
     """Check variable definitions and loop-only statements."""
     sc = _Scopes(ctx)
     for f in program.functions:
-        sc.block(f.body.stmts, {p.name for p in f.params})
+        params = {p.name: _Var("param", p.span, True) for p in f.params}
+        sc.body(params, f.body.stmts, None)
     for p in program.probes:
-        sc.stack, sc.home = [set()], 0
-        if p.predicate is not None:
-            sc.expr(p.predicate)
-        sc.block(p.body.stmts)
+        sc.body({}, p.body.stmts, p.predicate)

@@ -18,6 +18,7 @@ from dataclasses import field
 from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.lang.exprparse import BUILTINS
+from pybpf.lang.literals import byte_len
 from pybpf.passes import builtins, cdecl, exprtypes, probeargs
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
@@ -49,6 +50,10 @@ class Checker:
         self.report = report
         self.maps = maps
         self.scopes: list[dict[str, T.Type]] = []
+        #: Per scope, the node that declared each variable (a ``let``'s or the first
+        #: assignment's ``$x``): it gets the variable's final type, which code generation
+        #: gives the variable's home (``let $x;`` is typed by its first assignment).
+        self.homes: list[dict[str, ast.Variable]] = []
         self.probe: ast.Probe | None = None
         self.func: ast.Function | None = None
         self.types = cdecl.TypeResolver(program, ctx)
@@ -78,15 +83,33 @@ class Checker:
                 return s[name]
         return None
 
-    def bind(self, name: str, t: T.Type, here: bool = False) -> None:
-        """Set a variable's type where it lives; new ones go to the probe scope
-        (``here``: the current block, for ``let``)."""
+    def bind(
+        self, name: str, t: T.Type, here: bool = False, node: ast.Variable | None = None
+    ) -> None:
+        """Set a variable's type where it lives; a new one (or a ``let``: ``here``) lives
+        in the current block, as variables are block scoped (see :mod:`.scopes`).
+        ``node`` is the ``$x`` of the statement, the declaring one for a new variable."""
         if not here:
-            for s in reversed(self.scopes):
+            for s, h in zip(reversed(self.scopes), reversed(self.homes), strict=True):
                 if name in s:
                     s[name] = t
+                    decl = h.get(name)
+                    if decl is not None:
+                        decl.type = t
                     return
-        self.scopes[-1 if here else 0][name] = t
+        self.scopes[-1][name] = t
+        if node is not None:
+            self.homes[-1][name] = node
+
+    def push(self, names: dict[str, T.Type] | None = None) -> None:
+        """Enter a block."""
+        self.scopes.append(dict(names or {}))
+        self.homes.append({})
+
+    def pop(self) -> None:
+        """Leave a block."""
+        self.scopes.pop()
+        self.homes.pop()
 
     # ------------------------------------------------------------ program
 
@@ -97,7 +120,8 @@ class Checker:
             mt.decl = d
         for f in self.program.functions:
             self.func = f
-            self.scopes = [{p.name: self.types.resolve_spec(p.type_spec) for p in f.params}]
+            self.scopes, self.homes = [], []
+            self.push({p.name: self.types.resolve_spec(p.type_spec) for p in f.params})
             self.stmts(f.body.stmts)
             self.func = None
         from pybpf.passes.uprobeargs import struct_resolver
@@ -106,7 +130,8 @@ class Checker:
             self.probe = p
             # Struct names in uprobes also mean the target binary's DWARF structs.
             self.types.user_structs = struct_resolver(self.ctx, p)
-            self.scopes = [{}]
+            self.scopes, self.homes = [], []
+            self.push()
             if p.predicate is not None:
                 t = self.expr(p.predicate)
                 self.condition(t, p.predicate, "predicate")
@@ -129,12 +154,12 @@ class Checker:
 
     def stmts(self, stmts: list[ast.Stmt]) -> None:
         """Check statements in a new scope."""
-        self.scopes.append({})
+        self.push()
         try:
             for s in stmts:
                 self.stmt(s)
         finally:
-            self.scopes.pop()
+            self.pop()
 
     def stmt(self, s: ast.Stmt) -> None:
         """Check one statement."""
@@ -202,11 +227,11 @@ class Checker:
             self.error("Loop expression must be a map or a range", it.span)
             vt = T.NONE
         s.var.type = vt
-        self.scopes.append({s.var.name: vt})
+        self.push({s.var.name: vt})
         try:
             self.stmts(s.body.stmts)
         finally:
-            self.scopes.pop()
+            self.pop()
 
     def jump(self, s: ast.Jump) -> None:
         """``return`` checks the function's return type."""
@@ -239,7 +264,7 @@ class Checker:
                     s.value.span,
                 )
         s.var.type = t
-        self.bind(s.var.name, t, here=True)
+        self.bind(s.var.name, t, here=True, node=s.var)
 
     def no_agg(self, e: ast.Expr) -> None:
         """Aggregation calls may only be assigned directly to maps.
@@ -269,7 +294,7 @@ class Checker:
             if isinstance(vt, T.VoidType):
                 self.error("Value of void type can not be assigned", s.value.span)
             target.type = vt
-            self.bind(target.name, vt)
+            self.bind(target.name, vt, node=target)
         elif isinstance(target, ast.Map | ast.MapAccess):
             if isinstance(s.value, ast.Call) and s.value.name in builtins.AGGREGATIONS:
                 self.direct_agg.add(id(s.value))
@@ -456,7 +481,7 @@ class Checker:
         if isinstance(e, ast.Integer):
             return T.UINT64 if e.value > INT64_MAX else T.INT64
         if isinstance(e, ast.String):
-            return T.StringType(len(e.value.encode()) + 1)
+            return T.StringType(byte_len(e.value) + 1)
         if isinstance(e, ast.Boolean):
             return T.BOOL
         if isinstance(e, ast.Variable):
@@ -501,13 +526,13 @@ class Checker:
         if isinstance(e, ast.Sizeof | ast.Offsetof):
             return exprtypes.sizeof(self, e)
         if isinstance(e, ast.BlockExpr):
-            self.scopes.append({})
+            self.push()
             try:
                 for s in e.stmts:
                     self.stmt(s)
                 return self.expr(e.value) if e.value is not None else T.VOID
             finally:
-                self.scopes.pop()
+                self.pop()
         if isinstance(e, ast.Range):
             self.error("A range is only allowed in a for loop", e.span)
             return T.NONE

@@ -68,7 +68,7 @@ def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver |
             if k == "s":
                 raw = vals[i]
                 nul = raw.find(b"\0")
-                vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "backslashreplace")
+                vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "surrogateescape")
         return vals
 
     return fast

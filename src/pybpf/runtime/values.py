@@ -49,12 +49,13 @@ def decode_int(buf: bytes | memoryview, offset: int, size: int, signed: bool) ->
 
 
 def decode_str(raw: bytes | memoryview) -> str:
-    """Bytes up to the first NUL as text (invalid UTF-8 kept as escapes)."""
+    """Bytes up to the first NUL as text; bytes that are not UTF-8 survive as surrogate
+    escapes (:func:`pybpf.output.values.decode_cstr`), so they print as those bytes."""
     b = bytes(raw)
     nul = b.find(b"\0")
     if nul >= 0:
         b = b[:nul]
-    return b.decode("utf-8", "backslashreplace")
+    return b.decode("utf-8", "surrogateescape")
 
 
 def decode_value(t: Type, buf: bytes | memoryview, offset: int = 0) -> Any:
