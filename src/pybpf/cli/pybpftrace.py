@@ -108,9 +108,13 @@ def _frontend(
 
 
 def compile_script(
-    text: str, filename: str, params: list[str], unsafe: bool, pid: int = 0
+    text: str, filename: str, params: list[str], unsafe: bool, pid: int = 0, warn: bool = False
 ) -> CompiledScript:
-    """Source text -> compiled script; language errors raise :class:`ScriptError`."""
+    """Source text -> compiled script; language errors raise :class:`ScriptError`.
+
+    With ``warn``, the front end's warnings go to stderr first, as bpftrace prints them
+    (the command line does this unless ``--no-warnings``; the library does not write).
+    """
     from pybpf.codegen.frame import CodegenError
     from pybpf.codegen.script import generate
     from pybpf.diag import Diagnostic, Severity, render_all
@@ -118,6 +122,8 @@ def compile_script(
     program, diags, source, resources = _frontend(text, filename, params, unsafe)
     if diags.has_errors():
         raise ScriptError(render_all(diags.items, source))
+    if warn and diags.warnings:
+        sys.stderr.write(render_all(diags.warnings, source))
     max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
     # Map sizes: the script's config block, else bpftrace's environment variables.
     env_keys = os.environ.get("BPFTRACE_MAX_MAP_KEYS") or os.environ.get("BPFTRACE_MAP_KEYS_MAX")
@@ -208,7 +214,9 @@ def run(args: argparse.Namespace) -> int:
 
         print(dump_ast(program))
         return 0
-    script = compile_script(text, filename, args.params, args.unsafe, args.pid or 0)
+    script = compile_script(
+        text, filename, args.params, args.unsafe, args.pid or 0, warn=not args.no_warnings
+    )
     global _SOURCE
     from pybpf.diag import SourceFile
 

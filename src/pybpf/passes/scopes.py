@@ -6,7 +6,8 @@ block where it is declared -- by ``let $x``, or by its first plain assignment wh
 enclosing block knows it -- and in the blocks nested inside; after that block ends it is
 ``Undefined or undeclared variable: $x``.  So ``if (c) { $a = 1; } print($a);`` is an
 error in bpftrace 0.26 (0.17 had one scope per probe); ``let $a;`` before the ``if`` is the
-way to share it.  A ``let`` of a name an enclosing block already has is an error (no
+way to share it.  Such 0.17 scripts (Debian's own tcpconnect.bt and tcpdrop.bt) are accepted
+here with a warning, as if they opened with that ``let`` (see :func:`_checked`).  A ``let`` of a name an enclosing block already has is an error (no
 shadowing), so is a loop variable that shadows one.  Reading a declared variable no
 statement has assigned yet warns ``Variable used before it was assigned`` (not inside
 ``sizeof``/``offsetof``), and a ``let $x;`` never assigned warns at the end of its probe.
@@ -15,7 +16,7 @@ statement has assigned yet warns ``Variable used before it was assigned`` (not i
 
 from __future__ import annotations
 
-from pybpf.diag import Span
+from pybpf.diag import DiagnosticBag, Span
 from pybpf.lang import ast
 from pybpf.passes.context import PassContext
 from pybpf.records import dataclass
@@ -55,6 +56,9 @@ class _Scopes:
         self.lets: list[tuple[str, _Var]] = []
         #: Variables of blocks that have ended, for the hint on a later read.
         self.ended: dict[str, _Var] = {}
+        #: Reads of those after their block (name -> first such read): what bpftrace 0.17's
+        #: one scope per probe allowed, and :func:`run` accepts by declaring them up front.
+        self.late: dict[str, tuple[ast.Variable, _Var]] = {}
 
     # -- scopes ------------------------------------------------------------------------
     def find(self, name: str) -> _Var | None:
@@ -191,15 +195,10 @@ class _Scopes:
             self.ctx.diags.warning(f"Variable used before it was assigned: {v.name}", v.span)
 
     def undefined(self, v: ast.Variable) -> None:
-        d = self.ctx.diags.error(f"Undefined or undeclared variable: {v.name}", v.span)
+        self.ctx.diags.error(f"Undefined or undeclared variable: {v.name}", v.span)
         gone = self.ended.get(v.name)
-        if gone is not None and gone.span.line > 0:
-            # Scripts written for bpftrace <= 0.17 (one scope per probe) end up here.
-            d.hints.append(
-                f"{v.name} was declared in a block that has ended (line {gone.span.line}); "
-                f"variables are block scoped: declare it before that block, "
-                f"e.g. 'let {v.name};'"
-            )
+        if gone is not None and gone.origin == "assign":  # 0.17-style (0.17 had no `let`)
+            self.late.setdefault(v.name, (v, gone))
 
     def expr(self, e: ast.Node) -> None:
         if isinstance(e, ast.Variable):
@@ -237,6 +236,37 @@ def run(program: ast.Program, ctx: PassContext) -> None:
     sc = _Scopes(ctx)
     for f in program.functions:
         params = {p.name: _Var("param", p.span, True) for p in f.params}
-        sc.body(params, f.body.stmts, None)
+        _checked(sc, params, f.body.stmts, None)
     for p in program.probes:
-        sc.body({}, p.body.stmts, p.predicate)
+        _checked(sc, {}, p.body.stmts, p.predicate)
+
+
+def _checked(
+    sc: _Scopes, top: dict[str, _Var], stmts: list[ast.Stmt], pred: ast.Expr | None
+) -> None:
+    """Check one probe or function, accepting bpftrace 0.17's probe-wide variables.
+
+    A script written for 0.17 assigns ``$x`` inside an ``if`` and reads it after: current
+    bpftrace rejects that (``Undefined or undeclared variable``). We accept it, with a
+    warning saying so, by doing what its author meant: a ``let $x;`` opening the body (found
+    by a first, silent walk), so the types and code that follow see one probe-wide ``$x``.
+    """
+    ctx = sc.ctx
+    real, ctx.diags = ctx.diags, DiagnosticBag()
+    sc.late = {}
+    try:
+        sc.body(dict(top), stmts, pred)
+    finally:
+        ctx.diags = real
+    for name, (use, first) in sc.late.items():
+        decl = ast.VarDecl(first.span, var=ast.Variable(first.span, name=name), type_spec=None,
+                           value=None)  # fmt: skip
+        stmts.insert(0, decl)
+        ctx.diags.warning(
+            f"Variable {name} is used after the block that assigned it (line "
+            f"{first.span.line}) has ended: accepted as bpftrace 0.17 did, but current "
+            f"bpftrace rejects it; declare it first with 'let {name};'",
+            use.span,
+        )
+    sc.late = {}
+    sc.body(top, stmts, pred)
