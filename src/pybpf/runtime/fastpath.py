@@ -16,7 +16,7 @@ from typing import Any
 from pybpf.passes.types import BoolType, IntType, StringType
 from pybpf.runtime.events import HEADER, EventSpec
 from pybpf.runtime.present import StackResolver, present
-from pybpf.runtime.values import decode_value
+from pybpf.runtime.values import decode_str, decode_value
 
 Decoder = Callable[[memoryview], list[Any]]
 
@@ -47,6 +47,11 @@ def _layout(spec: EventSpec) -> struct.Struct:
     return struct.Struct("".join(fmt))
 
 
+def _string_slots(spec: EventSpec) -> tuple[int, ...]:
+    """Positions of the string fields (fixed byte fields cut at their NUL when decoded)."""
+    return tuple(i for i, f in enumerate(spec.fields) if isinstance(f.type, StringType))
+
+
 def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver | None) -> Decoder:
     """A function from a record to the event's presented argument values."""
     if not _plain(spec):
@@ -59,16 +64,13 @@ def decoder(spec: EventSpec, probe_names: Sequence[str], stacks: StackResolver |
             ]
 
         return generic
-    st = _layout(spec)
-    kinds = ["s" if isinstance(f.type, StringType) else "i" for f in spec.fields]
+    unpack = _layout(spec).unpack_from
+    strings = _string_slots(spec)
 
     def fast(rec: memoryview) -> list[Any]:
-        vals = list(st.unpack_from(rec, HEADER))
-        for i, k in enumerate(kinds):
-            if k == "s":
-                raw = vals[i]
-                nul = raw.find(b"\0")
-                vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "surrogateescape")
+        vals = list(unpack(rec, HEADER))
+        for i in strings:
+            vals[i] = decode_str(vals[i])
         return vals
 
     return fast
@@ -112,22 +114,10 @@ def printf_writer(
     """
     if not _plain(spec) or any(isinstance(f.type, BoolType) for f in spec.fields):
         return None
-    st = _layout(spec)
-    unpack = st.unpack_from
-    strings = tuple(i for i, f in enumerate(spec.fields) if isinstance(f.type, StringType))
+    unpack = _layout(spec).unpack_from
+    strings = _string_slots(spec)
     wraps = int32_slots(pyfmt, spec)
-    if wraps:
-
-        def general(rec: memoryview) -> None:
-            vals = list(unpack(rec, HEADER))
-            for i in strings:
-                raw = vals[i]
-                nul = raw.find(b"\0")
-                vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "backslashreplace")
-            write(pyfmt % tuple(wrap32(vals, wraps)))
-
-        return general
-    if not strings:
+    if not strings and not wraps:
 
         def ints_only(rec: memoryview) -> None:
             write(pyfmt % unpack(rec, HEADER))
@@ -137,9 +127,9 @@ def printf_writer(
     def with_strings(rec: memoryview) -> None:
         vals = list(unpack(rec, HEADER))
         for i in strings:
-            raw = vals[i]
-            nul = raw.find(b"\0")
-            vals[i] = (raw if nul < 0 else raw[:nul]).decode("utf-8", "backslashreplace")
+            vals[i] = decode_str(vals[i])
+        if wraps:
+            wrap32(vals, wraps)
         write(pyfmt % tuple(vals))
 
     return with_strings
