@@ -73,3 +73,17 @@ def test_printf_writer_writes_what_the_general_path_would(
 def test_printf_writer_leaves_bools_to_the_general_path() -> None:
     spec = _spec(BOOL)
     assert printf_writer(spec, "%d\n", print) is None  # type: ignore[arg-type]
+
+
+def test_printf_writer_keeps_bytes_that_are_not_utf8() -> None:
+    """Kernel strings are bytes: the fast path hands them on as the general decoder does
+    (surrogate escapes, written back out as the same bytes), not as ``\\xff`` text."""
+    spec = _spec(StringType(8))
+    pyfmt = simple_printf("[%s]\n", spec)  # type: ignore[arg-type]
+    assert pyfmt is not None
+    out: list[str] = []
+    write = printf_writer(spec, pyfmt, out.append)  # type: ignore[arg-type]
+    assert write is not None
+    write(memoryview(struct.pack("<Q8s", 1, b"a\xff\x80\0zz")))
+    assert out == ["[a\udcff\udc80]\n"]
+    assert out[0].encode("utf-8", "surrogateescape") == b"[a\xff\x80]\n"
