@@ -480,7 +480,7 @@ class Session:
         self._handlers[eid] = h
         pyfmt = spec.info.get("pyfmt") if spec.kind is EventKind.PRINTF else None
         if pyfmt is not None and self.printf_as_text:
-            fast = printf_writer(spec, str(pyfmt), self.writer.printf_text)
+            fast = printf_writer(spec, str(pyfmt), spec.info["pyfmt_wrap"], self.writer.printf_text)
             if fast is not None:
                 self._fast[eid] = fast
         return h

@@ -9,7 +9,7 @@ import pytest
 from pybpf.output import format_printf
 from pybpf.passes.types import BOOL, INT64, UINT64, StringType
 from pybpf.runtime.events import EventField, EventKind, EventTable
-from pybpf.runtime.fastpath import decoder, printf_writer, simple_printf
+from pybpf.runtime.fastpath import decoder, int32_slots, printf_writer, simple_printf
 
 
 def _spec(*types: object) -> object:
@@ -63,7 +63,7 @@ def test_printf_writer_writes_what_the_general_path_would(
     assert pyfmt is not None
     rec = memoryview(struct.pack("<Q", 1) + payload)
     out: list[str] = []
-    write = printf_writer(spec, pyfmt, out.append)  # type: ignore[arg-type]
+    write = printf_writer(spec, pyfmt, int32_slots(pyfmt, spec), out.append)  # type: ignore[arg-type]
     assert write is not None
     write(rec)
     vals = decoder(spec, (), None)(rec)  # type: ignore[arg-type]
@@ -72,7 +72,7 @@ def test_printf_writer_writes_what_the_general_path_would(
 
 def test_printf_writer_leaves_bools_to_the_general_path() -> None:
     spec = _spec(BOOL)
-    assert printf_writer(spec, "%d\n", print) is None  # type: ignore[arg-type]
+    assert printf_writer(spec, "%d\n", (), print) is None  # type: ignore[arg-type]
 
 
 def test_printf_writer_keeps_bytes_that_are_not_utf8() -> None:
@@ -82,7 +82,7 @@ def test_printf_writer_keeps_bytes_that_are_not_utf8() -> None:
     pyfmt = simple_printf("[%s]\n", spec)  # type: ignore[arg-type]
     assert pyfmt is not None
     out: list[str] = []
-    write = printf_writer(spec, pyfmt, out.append)  # type: ignore[arg-type]
+    write = printf_writer(spec, pyfmt, int32_slots(pyfmt, spec), out.append)  # type: ignore[arg-type]
     assert write is not None
     write(memoryview(struct.pack("<Q8s", 1, b"a\xff\x80\0zz")))
     assert out == ["[a\udcff\udc80]\n"]

@@ -249,7 +249,8 @@ def _checked(
     A script written for 0.17 assigns ``$x`` inside an ``if`` and reads it after: current
     bpftrace rejects that (``Undefined or undeclared variable``). We accept it, with a
     warning saying so, by doing what its author meant: a ``let $x;`` opening the body (found
-    by a first, silent walk), so the types and code that follow see one probe-wide ``$x``.
+    by a first walk), so the types and code that follow see one probe-wide ``$x``. Only such
+    scripts are walked twice; for the rest the first walk's diagnostics are the answer.
     """
     ctx = sc.ctx
     real, ctx.diags = ctx.diags, DiagnosticBag()
@@ -257,7 +258,10 @@ def _checked(
     try:
         sc.body(dict(top), stmts, pred)
     finally:
-        ctx.diags = real
+        first_walk, ctx.diags = ctx.diags, real
+    if not sc.late:
+        real.items.extend(first_walk.items)
+        return
     for name, (use, first) in sc.late.items():
         decl = ast.VarDecl(first.span, var=ast.Variable(first.span, name=name), type_spec=None,
                            value=None)  # fmt: skip

@@ -105,18 +105,18 @@ def wrap32(vals: list[Any], slots: tuple[int, ...]) -> list[Any]:
 
 
 def printf_writer(
-    spec: EventSpec, pyfmt: str, write: Callable[[str], object]
+    spec: EventSpec, pyfmt: str, wraps: tuple[int, ...], write: Callable[[str], object]
 ) -> Callable[[memoryview], None] | None:
     """One function from a printf record to its written line, for plain layouts.
 
     The run loop's fastest path: one struct unpack, the strings cut at their NUL, one ``%``
-    and one write, with no per-event dispatch. None when the layout is not plain.
+    and one write, with no per-event dispatch. ``wraps`` is :func:`int32_slots` of ``pyfmt``.
+    None when the layout is not plain.
     """
     if not _plain(spec) or any(isinstance(f.type, BoolType) for f in spec.fields):
         return None
     unpack = _layout(spec).unpack_from
     strings = _string_slots(spec)
-    wraps = int32_slots(pyfmt, spec)
     if not strings and not wraps:
 
         def ints_only(rec: memoryview) -> None:
