@@ -26,6 +26,9 @@ from pybpf.records import dataclass
 
 _PAGE = mmap.PAGESIZE
 _HEAD, _TAIL = 1024, 1032
+_POS = struct.Struct("@Q")
+"""``data_head``/``data_tail``: native format, so each is one 8-byte load or store (the
+standard "<Q" goes byte by byte, and the kernel could see a torn tail)."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,8 @@ class _Ring:
         return self.mm[start:limit] + self.mm[_PAGE : _PAGE + end - limit]
 
     def drain(self, out: Callable[[PerfEvent], object]) -> int:
-        head = struct.unpack_from("<Q", self.mm, _HEAD)[0]
-        tail = struct.unpack_from("<Q", self.mm, _TAIL)[0]
+        head = _POS.unpack_from(self.mm, _HEAD)[0]
+        tail = _POS.unpack_from(self.mm, _TAIL)[0]
         n = 0
         try:
             while tail < head:
@@ -74,7 +77,7 @@ class _Ring:
                     n += 1
                     out(PerfEvent(self.cpu, lost=lost))
         finally:
-            struct.pack_into("<Q", self.mm, _TAIL, tail)
+            _POS.pack_into(self.mm, _TAIL, tail)
         return n
 
     def close(self) -> None:

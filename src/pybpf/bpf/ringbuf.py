@@ -23,8 +23,12 @@ BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
 HEADER_SIZE = 8
 _PAGE = mmap.PAGESIZE
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
+# Native ("@") formats: CPython packs them with one memcpy, which compiles to a single
+# aligned load or store. The standard "<" formats go byte by byte, and a position torn that
+# way is wrong by up to 2**56: a consumer position read half-written by the kernel made
+# the ring look full for one reservation, so a few events were lost at 100k events/s.
+_U32 = struct.Struct("@I")
+_U64 = struct.Struct("@Q")
 _PUBLISH_EVERY = 4096
 """Bytes consumed between two updates of the consumer position: small against any ring
 (pybpftrace's is 8 MiB), so the producer never sees much less free space than there is."""
@@ -55,13 +59,13 @@ class RingBuffer:
     @property
     def consumer_pos(self) -> int:
         """How far user space has consumed."""
-        pos: int = struct.unpack_from("<Q", self._cons, 0)[0]
+        pos: int = _U64.unpack_from(self._cons, 0)[0]
         return pos
 
     @property
     def producer_pos(self) -> int:
         """How far the BPF side has reserved."""
-        pos: int = struct.unpack_from("<Q", self._data, 0)[0]
+        pos: int = _U64.unpack_from(self._data, 0)[0]
         return pos
 
     def available(self) -> int:
