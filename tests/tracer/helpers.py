@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 READY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
@@ -40,10 +41,20 @@ def run_tracer(
         first = proc.stdout.readline()
         assert first.strip() == READY, first + proc.stderr.read()  # type: ignore[union-attr]
         assert wl.stdin is not None
+        # The output is read while the workload runs: a tracer blocked on a full pipe
+        # stops draining its ring buffer and would lose events the test then misses.
+        done: list[tuple[str, str]] = []
+        reader = threading.Thread(target=lambda: done.append(proc.communicate(timeout=timeout)))
+        reader.start()
         wl.stdin.write("go\n")
         wl.stdin.flush()
         wl.wait(timeout)
-        out, err = proc.communicate(timeout=timeout)
+        reader.join(timeout)
+        if not done:
+            proc.kill()
+            reader.join()
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        out, err = done[0]
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     finally:
         if wl.poll() is None:

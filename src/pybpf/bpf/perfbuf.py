@@ -27,8 +27,9 @@ from pybpf.records import dataclass
 _PAGE = mmap.PAGESIZE
 _HEAD, _TAIL = 1024, 1032
 _POS = struct.Struct("@Q")
-"""``data_head``/``data_tail``: native format, so each is one 8-byte load or store (the
-standard "<Q" goes byte by byte, and the kernel could see a torn tail)."""
+"""``data_head`` is read with a native format: one 8-byte load (the standard "<Q" reads byte
+by byte). ``data_tail`` is written through a memoryview cast: struct.pack_into zeroes its
+destination before writing, and the kernel would see a tail of 0 (see bpf.ringbuf)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class _Ring:
         self.size = pages * _PAGE
         self.mm = mmap.mmap(fd.fd, (pages + 1) * _PAGE, mmap.MAP_SHARED,
                             mmap.PROT_READ | mmap.PROT_WRITE)  # fmt: skip
+        self._tail = memoryview(self.mm)[_TAIL : _TAIL + 8].cast("Q")
 
     def _copy(self, pos: int, n: int) -> bytes:
         start = _PAGE + pos % self.size
@@ -77,10 +79,11 @@ class _Ring:
                     n += 1
                     out(PerfEvent(self.cpu, lost=lost))
         finally:
-            _POS.pack_into(self.mm, _TAIL, tail)
+            self._tail[0] = tail
         return n
 
     def close(self) -> None:
+        self._tail.release()
         self.mm.close()
         self.fd.close()
 
