@@ -3,11 +3,12 @@
 
 A record is reserved with ``bpf_ringbuf_reserve`` (fixed size per event id), its u64 id and
 arguments are written in place (no copy through the stack), and it is submitted without
-waking the reader while the buffer is less than half full: the reader polls with a short
-timeout, so wake-ups (which cost microseconds each in the producer) are rare. Past half
-full every record wakes the reader, which throttles the traced code to the reader's pace
-rather than losing events. ``exit`` always wakes. A failed reservation (buffer full)
-increments the lost-event counter in the globals map, which user space reports.
+waking the reader: the reader polls with a short timeout, because a wake-up costs the
+producer microseconds (an interrupt-work IPI, a VM exit here), which is most of what
+bpftrace's printf costs. The one record that fills the ring past a quarter wakes the
+reader early, so a burst is drained before the ring can fill. ``exit`` always wakes. A
+failed reservation (ring full) increments the lost-event counter in the globals map,
+which user space reports.
 """
 
 from __future__ import annotations
@@ -88,22 +89,22 @@ class EventGen:
                 base.reg = -1
             self.store_into(base, f.offset, a, f.type)
         self.frame.before_call()
-        r = self.frame.reg_of(rec, R1)
-        self.em.mov(R1, r)
-        self.em.movi(R2, RB_FORCE_WAKEUP if wake else RB_NO_WAKEUP)
-        if not wake:
-            self.frame.before_call()
+        if wake:
+            self.em.mov(R1, self.frame.reg_of(rec, R1))
+            self.em.movi(R2, RB_FORCE_WAKEUP)
+        else:
             self.em.ld_map(R1, self.script.ringbuf_name())
             self.em.movi(R2, RB_AVAIL_DATA)
             self.frame.call(Helper.RINGBUF_QUERY)
             self.em.mov(R1, self.frame.reg_of(rec, R1))
             self.em.movi(R2, RB_NO_WAKEUP)
             quiet = self.em.label("rb_quiet")
-            # Past the watermark every record wakes the reader. A wakeup costs microseconds
-            # in the producer, which is the point: when user space falls behind, the traced
-            # code is slowed to its pace instead of events being dropped (bpftrace's perf
-            # buffers wake on every event, always).
-            self.em.jmpi(JmpOp.JLT, R0, self.script.ringbuf_size // 2, quiet)
+            # Wake only if this record crossed the mark: 0 <= pending - mark < its length
+            # (unsigned, so pending below the mark wraps and stays quiet). A reader that
+            # is awake already is never woken again, whatever the rate.
+            rec_len = (rec_size + 8 + 7) & ~7  # with the kernel's 8-byte record header
+            self.em.alui(AluOp.SUB, R0, self.script.ringbuf_size // 4)
+            self.em.jmpi(JmpOp.JGE, R0, rec_len, quiet)
             self.em.movi(R2, RB_FORCE_WAKEUP)
             self.em.place(quiet)
         self.frame.call(Helper.RINGBUF_SUBMIT)
