@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Compiled scripts are cached per test session (and inherited by the pybpftrace processes
+# the tests start): a script is compiled cold the first time the suite meets it, and runs
+# from the cache after that, so both paths run; nothing outside the session is read.
+if "PYBPF_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="pybpf-test-cache-")
+    os.environ["PYBPF_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, True)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 """The team's shared folder (conformance suite, bench harness), beside the checkout."""

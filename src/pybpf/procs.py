@@ -252,6 +252,11 @@ class ProcessWatch:
 
 # -- attaching ---------------------------------------------------------------------------------
 KERNEL_PROVIDERS = ("kprobe", "kretprobe", "fentry", "fexit")
+PROVIDERS = frozenset(
+    {"uprobe", "uretprobe", "usdt", "watchpoint", "asyncwatchpoint", *KERNEL_PROVIDERS}
+)
+"""Attach-point providers whose programs :func:`attach` attaches (and
+:mod:`pybpf.codegen.userprobes` generates)."""
 
 
 def attach(p: ProgDef, prog: Program, a: dict[str, object], pid: int) -> Any:
@@ -384,6 +389,7 @@ def tracepoint_for(func: str, ret: bool = False) -> str | None:
 
 __all__ = [
     "KERNEL_PROVIDERS",
+    "PROVIDERS",
     "WATCH_INTERVAL",
     "HeldChild",
     "ProbeUnavailable",

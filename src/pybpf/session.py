@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pybpf import procs
-from pybpf.codegen.userprobes import PROVIDERS as PROC_PROVIDERS
 from pybpf.errors import NotSupportedError, PybpfError, VerifierError
 from pybpf.records import dataclass
 from pybpf.runtime.events import EventKind
@@ -221,7 +220,6 @@ class Session:
     def attach(self, timers: bool) -> None:
         """Attach the timer probes (``timers``) or every other probe program."""
         from pybpf import attach as at
-        from pybpf.codegen.attach import period_ns
 
         for p, prog in self.progs:
             if (p.provider in ("interval", "profile")) != timers:
@@ -248,17 +246,14 @@ class Session:
                     if unit == "hz":
                         link = attach_perf_event(prog, "cpu-clock", frequency=freq, cpus=cpus)
                     else:
-                        from pybpf.diag.span import NO_SPAN
-                        from pybpf.lang.ast import AttachPoint
-
-                        ap = AttachPoint(NO_SPAN, "", prov, unit=unit, freq=freq)
-                        link = attach_perf_event(prog, "cpu-clock", period=period_ns(ap), cpus=cpus)
+                        period = int(a["period_ns"])  # type: ignore[call-overload]
+                        link = attach_perf_event(prog, "cpu-clock", period=period, cpus=cpus)
                 elif prov == "software":
                     from pybpf.attach.perf_event import attach_perf_event
 
                     count = int(a["freq"]) or 1000  # type: ignore[call-overload]
                     link = attach_perf_event(prog, str(a["target"]), period=count)
-                elif prov in PROC_PROVIDERS:
+                elif prov in procs.PROVIDERS:
                     link = procs.attach(p, prog, a, self.watch.pid)
                 else:
                     raise PybpfError(f"cannot attach {prov} probes")

@@ -115,6 +115,22 @@ def compile_script(
     With ``warn``, the front end's warnings go to stderr first, as bpftrace prints them
     (the command line does this unless ``--no-warnings``; the library does not write).
     """
+    from pybpf.codegen import cache
+
+    max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
+    # Map sizes: the script's config block, else bpftrace's environment variables.
+    env_keys = os.environ.get("BPFTRACE_MAX_MAP_KEYS") or os.environ.get("BPFTRACE_MAP_KEYS_MAX")
+    where = cache.directory()
+    key = ""
+    if where is not None:
+        key = cache.key(text, filename, tuple(params), unsafe, pid, max_strlen, env_keys)
+        hit = cache.load(where, key)
+        if hit is not None:
+            script, warnings = hit
+            if warn and warnings:
+                sys.stderr.write(warnings)
+            return script
+
     from pybpf.codegen.frame import CodegenError
     from pybpf.codegen.script import generate
     from pybpf.diag import Diagnostic, Severity, render_all
@@ -122,11 +138,9 @@ def compile_script(
     program, diags, source, resources = _frontend(text, filename, params, unsafe)
     if diags.has_errors():
         raise ScriptError(render_all(diags.items, source))
-    if warn and diags.warnings:
-        sys.stderr.write(render_all(diags.warnings, source))
-    max_strlen = int(os.environ.get("BPFTRACE_MAX_STRLEN", "1024"))
-    # Map sizes: the script's config block, else bpftrace's environment variables.
-    env_keys = os.environ.get("BPFTRACE_MAX_MAP_KEYS") or os.environ.get("BPFTRACE_MAP_KEYS_MAX")
+    warnings = render_all(diags.warnings, source) if diags.warnings else ""
+    if warn and warnings:
+        sys.stderr.write(warnings)
     config = resources.config if resources is not None else {}
     max_keys = int(config.get("max_map_keys", 4096))
     if max_keys == 4096 and env_keys and env_keys.isdigit():  # 4096: the default
@@ -144,6 +158,8 @@ def compile_script(
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
         raise ScriptError(render_all([d], source)) from None
     script.source = text
+    if where is not None and cache.cacheable(program, script):
+        cache.store(where, key, script, warnings)
     return script
 
 

@@ -477,7 +477,7 @@ def _int_arg(c: ast.Call, i: int, default: int) -> int:
 
 
 def _attach_info(ap: ast.AttachPoint) -> dict[str, object]:
-    return {
+    info: dict[str, object] = {
         "provider": ap.provider,
         "target": ap.target,
         "func": ap.func,
@@ -485,6 +485,12 @@ def _attach_info(ap: ast.AttachPoint) -> dict[str, object]:
         "unit": ap.unit,
         "offset": ap.offset,
     }
+    if ap.provider in ("interval", "profile") and ap.unit != "hz":
+        # Computed here so that the run time needs neither the AST nor the code generator.
+        from pybpf.codegen.attach import period_ns
+
+        info["period_ns"] = period_ns(ap)
+    return info
 
 
 def generate(program: ast.Program, **options: object) -> CompiledScript:

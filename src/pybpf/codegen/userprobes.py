@@ -19,17 +19,13 @@ from pybpf.codegen.helpers import Helper
 from pybpf.codegen.spec import MapDef, ProgDef
 from pybpf.lang import ast
 from pybpf.passes.types import IntType, StructType, Type
+from pybpf.procs import PROVIDERS
 
 if TYPE_CHECKING:
     from pybpf.codegen.probe import ProbeGen
     from pybpf.codegen.script import ScriptGen
     from pybpf.elf.usdt import ArgSpec
 
-PROVIDERS = frozenset(
-    {"uprobe", "uretprobe", "usdt", "watchpoint", "asyncwatchpoint"}
-    | {"kprobe", "kretprobe", "fentry", "fexit"}
-)
-"""Attach-point providers this module generates programs for."""
 
 CPID_MAP = "cpid"
 """One-entry array holding the ``-c`` child's pid (written before programs load)."""

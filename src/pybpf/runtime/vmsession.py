@@ -60,10 +60,6 @@ class VMSession(Session):
         """Nothing attaches in the VM: interval programs are put on the run loop's timer."""
         if not timers:
             return
-        from pybpf.codegen.attach import period_ns
-        from pybpf.diag.span import NO_SPAN
-        from pybpf.lang.ast import AttachPoint
-
         now = time.monotonic()
         for p, prog in self.progs:
             for a in p.attach:
@@ -71,8 +67,7 @@ class VMSession(Session):
                 if unit == "hz":
                     period = 1.0 / max(freq, 1)
                 else:
-                    ap = AttachPoint(NO_SPAN, "", p.provider, unit=unit, freq=freq)
-                    period = period_ns(ap) / 1e9
+                    period = int(a["period_ns"]) / 1e9  # type: ignore[call-overload]
                 self._timers.append([now + period, period, prog])
                 self.attached += 1
 
