@@ -9,7 +9,6 @@ its pid -- ``cpid`` -- is known before the programs load and never changes.
 from __future__ import annotations
 
 import os
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import NotSupportedError, PybpfError, UsageError
@@ -31,6 +30,8 @@ class HeldChild:
     """``sh -c CMD`` started stopped at a gate; :meth:`release` lets it ``exec`` CMD."""
 
     def __init__(self, command: str) -> None:
+        import subprocess  # only -c needs it: not imported at start-up
+
         r, w = os.pipe()
         # fd 3 is the gate: `read` returns when we write a line (or at EOF if we die).
         script = f"read -r _ <&3; exec 3<&-; exec {command}"

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +24,8 @@ from pybpf.records import dataclass
 from pybpf.runtime.events import EventKind
 
 if TYPE_CHECKING:
+    import subprocess
+
     from pybpf.bpf.maps import Map, MapSpec
     from pybpf.bpf.prog import Program, ProgSpec
     from pybpf.bpf.ringbuf import RingBuffer
@@ -174,10 +175,12 @@ class Session:
         extra: dict[str, Any] = {}
         btf_fd = None
         if self.program_btf and (p.code.functions or self.script.source):
-            from pybpf.runtime.btfinfo import func_btf
+            from pybpf.runtime import btfinfo
 
+            if p.btf is None:
+                p.btf = btfinfo.func_btf_data(p.code.functions, p.code.insns, self.script.source)
             try:
-                btf_fd, extra = func_btf(p.code.functions, insns, self.script.source)
+                btf_fd, extra = btfinfo.load(p.btf)
             except PybpfError:
                 if p.code.functions:
                     raise  # callbacks cannot load without func_info
@@ -408,6 +411,8 @@ class Session:
             from pybpf.output import format_printf
 
             cmd = format_printf(str(spec.info["fmt"]), vals)
+            import subprocess  # only system() needs it: not imported at start-up
+
             res = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False)
             w.system(res.stdout)
         elif kind is EventKind.CAT:

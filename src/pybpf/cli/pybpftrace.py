@@ -158,6 +158,10 @@ def compile_script(
         d = Diagnostic(Severity.ERROR, str(e), e.span)  # type: ignore[arg-type]
         raise ScriptError(render_all([d], source)) from None
     script.source = text
+    from pybpf.runtime.btfinfo import func_btf_data
+
+    for p in script.progs:  # part of the compiled script, so a cached run need not build it
+        p.btf = func_btf_data(p.code.functions, p.code.insns, text)
     if where is not None and cache.cacheable(program, script):
         cache.store(where, key, script, warnings)
     return script

@@ -63,6 +63,9 @@ class ProgDef:
     span: object | None = None
     #: For a syscall wildcard compiled onto raw_syscalls: syscall number -> probe name.
     syscall_filter: dict[int, str] = field(default_factory=dict)
+    #: func_info/line_info BTF (bytes, ProgSpec fields), built once the source is known
+    #: (see pybpf.runtime.btfinfo.func_btf_data); None: built when the program is loaded.
+    btf: tuple[bytes, dict[str, object]] | None = None
 
 
 @dataclass

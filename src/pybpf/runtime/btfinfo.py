@@ -23,7 +23,25 @@ def func_btf(
     callbacks: list[int], insns: Sequence[Insn] = (), source: str = ""
 ) -> tuple[Fd, dict[str, Any]]:
     """Load the BTF and return (its fd, the ProgSpec fields that refer to it)."""
+    return load(func_btf_data(callbacks, insns, source))
+
+
+def load(data: tuple[bytes, dict[str, Any]]) -> tuple[Fd, dict[str, Any]]:
+    """Load BTF built by :func:`func_btf_data`: (its fd, the ProgSpec fields)."""
     from pybpf.bpf.btfload import load_btf
+
+    blob, fields = data
+    fd = load_btf(blob)
+    return fd, {**fields, "prog_btf_fd": fd.fd}
+
+
+def func_btf_data(
+    callbacks: list[int], insns: Sequence[Insn] = (), source: str = ""
+) -> tuple[bytes, dict[str, Any]]:
+    """The BTF bytes and the ProgSpec fields (func_info, line_info) that index into them.
+
+    Plain data, so a compiled script carries it (pybpf.codegen.cache): a cached run loads
+    it without importing the BTF builder."""
     from pybpf.btf.builder import (
         BtfBuilder,
         FuncInfo,
@@ -48,9 +66,7 @@ def func_btf(
     lines = _line_records(b, LineInfo, insns, source, {0, *callbacks})
     if lines:
         fields["line_info"] = encode_line_info(lines)
-    fd = load_btf(b.encode())
-    fields["prog_btf_fd"] = fd.fd
-    return fd, fields
+    return b.encode(), fields
 
 
 def _line_records(
@@ -75,4 +91,4 @@ def _line_records(
     return out
 
 
-__all__ = ["func_btf"]
+__all__ = ["func_btf", "func_btf_data", "load"]
