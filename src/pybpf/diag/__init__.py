@@ -12,34 +12,9 @@ in bpftrace's shape by :func:`render`::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pybpf.diag.diagnostic import Diagnostic, DiagnosticBag, Severity
-    from pybpf.diag.render import render, render_all
-    from pybpf.diag.span import SourceFile, Span
-
-# Imported on first use: a cached compiled script carries spans (pybpf.diag.span) and needs
-# nothing else from here unless something goes wrong.
-_HOME = {
-    "Diagnostic": "diagnostic",
-    "DiagnosticBag": "diagnostic",
-    "Severity": "diagnostic",
-    "render": "render",
-    "render_all": "render",
-    "SourceFile": "span",
-    "Span": "span",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
-
+from pybpf.diag.diagnostic import Diagnostic, DiagnosticBag, Severity
+from pybpf.diag.render import render, render_all
+from pybpf.diag.span import SourceFile, Span
 
 __all__ = [
     "Diagnostic",
