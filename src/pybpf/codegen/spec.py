@@ -80,8 +80,8 @@ class CompiledScript:
     max_strlen: int = 1024
     #: 8 MiB.  The kernel maps a ring buffer's data pages twice into the reader, all at mmap
     #: time, so the ring counts twice in peak RSS: 16 MiB made a BEGIN-only run 52 MiB, 8 MiB
-    #: makes it 36 MiB (bpftrace: 88).  Half of it (the quiet-submit zone) still holds ~0.4 s
-    #: of flat-out printf records, enough for 100k events/s without loss (BENCHMARKS.md).
+    #: makes it 36 MiB (bpftrace: 88).  It holds 200k small printf records, two seconds at
+    #: 100k events/s, against a reader that polls every 50 ms (BENCHMARKS.md).
     ringbuf_size: int = 1 << 23
     #: Script map names in the order bpftrace prints them at exit.
     print_order: list[str] = field(default_factory=list)
