@@ -6,10 +6,11 @@ Exit statuses follow bpftrace: 0 on success (or ``exit(code)``'s code), 1 on any
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import TYPE_CHECKING, Any
+
+from pybpf.cli.options import USAGE_HINT, OptionError, Options, parse_args, print_help
 
 if TYPE_CHECKING:
     from pybpf.codegen.spec import CompiledScript
@@ -21,43 +22,7 @@ VERSION = "pybpftrace v0.1.0 (bpftrace-compatible)"
 NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (bpftrace's flags)."""
-    p = argparse.ArgumentParser(
-        prog="pybpftrace", description="Trace the kernel and programs with bpftrace scripts."
-    )
-    p.add_argument("-e", dest="expr", metavar="PROGRAM", help="the script text")
-    p.add_argument("file", nargs="?", help="script file ('-' for stdin)")
-    p.add_argument("params", nargs="*", help="positional parameters $1..$N")
-    p.add_argument("-q", action="store_true", help="quiet: no 'Attaching N probes' line")
-    p.add_argument("-f", dest="format", choices=["text", "json"], default="text")
-    p.add_argument("-o", dest="output", metavar="FILE", help="write output to FILE")
-    p.add_argument("-B", dest="buffering", choices=["line", "full", "none"], default="line")
-    p.add_argument("--dry-run", action="store_true", help="compile and load, do not run")
-    p.add_argument("-d", dest="debug", choices=["ast", "codegen", "dis", "all"], action="append")
-    p.add_argument("-v", action="store_true", help="verbose: verifier logs and statistics")
-    p.add_argument("--unsafe", action="store_true", help="allow system() and cat()")
-    p.add_argument("--info", action="store_true", help="print kernel BPF support and exit")
-    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits")
-    p.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace only PID (uprobes)")
-    p.add_argument("-k", action="store_true", help="report helper errors (accepted)")
-    p.add_argument("--no-warnings", action="store_true")
-    p.add_argument("-V", "--version", action="store_true")
-    p.add_argument("-l", dest="list", nargs="?", const="*", metavar="PATTERN")
-    p.add_argument("--fmt", action="store_true", help="print the script's canonical source")
-    p.add_argument(
-        "--vm", action="store_true", help="run in pybpf's userspace VM (begin/end/interval only)"
-    )
-    p.add_argument(
-        "--export",
-        metavar="prometheus=HOST:PORT",
-        help="keep running and serve the maps at http://HOST:PORT/metrics",
-    )
-    p.add_argument("--verify-llvm-ir", action="store_true", help=argparse.SUPPRESS)
-    return p
-
-
-def _source(args: argparse.Namespace) -> tuple[str, str]:
+def _source(args: Options) -> tuple[str, str]:
     """(script text, file name) from -e, a file, or stdin."""
     if args.expr is not None:
         if args.file is not None:
@@ -171,7 +136,7 @@ class ScriptError(Exception):
     """A rendered language diagnostic (already formatted, bpftrace-style)."""
 
 
-def _open_output(args: argparse.Namespace) -> Any:
+def _open_output(args: Options) -> Any:
     # Strings hold bytes that are not UTF-8 as surrogate escapes (kernel strings, "\xff"
     # literals); they go out as those very bytes.
     if args.output:
@@ -190,8 +155,11 @@ def _open_output(args: argparse.Namespace) -> Any:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Options) -> int:
     """The command, after argument parsing."""
+    if args.help:
+        print_help()
+        return 0
     if args.version:
         print(VERSION)
         return 0
@@ -200,8 +168,6 @@ def run(args: argparse.Namespace) -> int:
             f"System\n  OS: {os.uname().sysname} {os.uname().release}\n  Arch: {os.uname().machine}"
         )
         return 0
-    if args.list == "v":  # bpftrace's -lv is -l -v; argparse reads it as the pattern "v"
-        args.list, args.v = "*", True
     if args.list is not None and args.expr is None:
         return _list(args.list if args.file is None else args.file, args.v)
     text, filename = _source(args)
@@ -313,8 +279,13 @@ def _dump_code(script: CompiledScript) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pybpftrace`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except OptionError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        if e.usage:
+            print(USAGE_HINT, file=sys.stderr)
+        return 1
     from pybpf.errors import PybpfError
 
     try:
