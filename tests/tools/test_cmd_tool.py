@@ -55,3 +55,10 @@ def test_tool_arguments_reach_pybpftrace() -> None:
     r = _pybpf("opensnoop", "--dry-run")
     assert r.returncode == 0, r.stderr
     assert "Tracing open syscalls" not in r.stdout
+
+
+def test_arguments_after_the_name_are_parameters_and_options() -> None:
+    """A bare argument is the tool's $1 (it used to be taken for the script file)."""
+    r = _pybpf("naptime", "5", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "cannot read" not in r.stderr

@@ -60,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
     from pybpf.cli import pybpftrace
 
     with resources.as_file(tool_dir() / f"{args.name}.bt") as path:
-        status: int = pybpftrace.main([*args.args, str(path)])
+        status: int = pybpftrace.main([str(path), *args.args])  # then $1..: the arguments
     return status
