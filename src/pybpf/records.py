@@ -2,141 +2,339 @@
 
 The standard decorator writes every method it generates (``__init__``, ``__repr__``,
 ``__eq__``, ``__hash__``, and a frozen class's ``__setattr__``/``__delattr__``) as source
-text and ``exec()``s it: about 0.1 ms per method, 0.65 ms per frozen class.  pybpftrace
-defines about 110 dataclasses on its way to a loaded program, so that compilation was a
-fifth of its start-up time.
+text and ``exec()``s it: about 0.1 ms per method, 0.65 ms per frozen class.  Importing it
+also imports ``inspect`` (and with it ``ast``, ``dis``, ``tokenize``...): 6-8 ms.
+pybpftrace defines about 110 record classes on its way to a loaded program, so together
+that was a fifth of its start-up time.
 
-This decorator is a drop-in replacement (same keywords).  It lets the standard library do
-all the field processing (so ``dataclasses.fields``, ``replace``, ``asdict`` and
-``__match_args__`` behave as usual) but asks it for no methods, then installs shared
-methods that read the field list: no source is compiled.  Construction costs a little more
-per object (a loop instead of straight-line code), which no hot path here notices.
+This module is a drop-in replacement (same keywords, same ``field()``) that never imports
+``dataclasses`` for the options pybpf uses.  It reads the class's annotations itself,
+keeps the field list in ``__record_fields__`` (not ``__dataclass_fields__``: the standard
+``fields``/``asdict``/``replace`` refuse a record class instead of misreading it; use this
+module's ``fields`` and ``replace``) and installs shared methods that read the field list:
+no source is compiled.  Construction costs a little more per object (a loop instead of
+straight-line code), which no hot path here notices.
 
-mypy sees ``dataclasses.dataclass`` itself (the alias below), so type checking and its
-dataclass rules are exactly the standard ones.  ``order``, ``unsafe_hash``,
-``weakref_slot``, ``InitVar`` fields, classes that define their own ``__setattr__`` and
-subclasses of standard frozen dataclasses are handed to the standard decorator unchanged.
+mypy sees the ``dataclasses`` functions themselves (the aliases below), so type checking
+and its dataclass rules are exactly the standard ones.  ``order``, ``unsafe_hash``,
+``weakref_slot``, ``InitVar`` and ``KW_ONLY`` fields, frozen classes that define their own
+``__setattr__`` and subclasses of standard dataclasses are handed to the standard
+decorator, imported then.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-from dataclasses import MISSING, Field, FrozenInstanceError
-from typing import TYPE_CHECKING, Any
+import abc
+import types
+from collections.abc import Callable, Mapping
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, ClassVar
 
-__all__ = ["dataclass", "field"]
+__all__ = ["FrozenInstanceError", "dataclass", "field", "fields", "replace"]
 
-field = dataclasses.field
+#: Where a record class keeps its fields (name -> Field, inherited ones first).
+FIELDS = "__record_fields__"
+#: Set on record classes, with their ``frozen`` flag (subclasses must agree).
+_FROZEN = "__record_frozen__"
+
+
+class _Missing:
+    """No default given (``None`` is a valid default, so it cannot mean that)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+class Field:
+    """One field: what ``field()`` returns and ``fields()`` lists (the standard attributes)."""
+
+    __slots__ = (
+        "compare",
+        "default",
+        "default_factory",
+        "hash",
+        "init",
+        "kw_only",
+        "metadata",
+        "name",
+        "repr",
+        "type",
+    )
+
+    def __init__(
+        self,
+        default: Any,
+        default_factory: Any,
+        init: bool,
+        repr: bool,  # the standard keyword names
+        hash: bool | None,
+        compare: bool,
+        metadata: Mapping[Any, Any] | None,
+        kw_only: Any,
+    ) -> None:
+        self.name: str = ""
+        self.type: Any = None
+        self.default = default
+        self.default_factory = default_factory
+        self.init = init
+        self.repr = repr
+        self.hash = hash
+        self.compare = compare
+        self.metadata = types.MappingProxyType(dict(metadata) if metadata else {})
+        self.kw_only = kw_only  # MISSING until the class's own kw_only decides
+
+    def __repr__(self) -> str:
+        return f"Field(name={self.name!r}, type={self.type!r}, default={self.default!r})"
+
+
+def _field(
+    *,
+    default: Any = MISSING,
+    default_factory: Any = MISSING,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: Mapping[Any, Any] | None = None,
+    kw_only: Any = MISSING,
+) -> Any:
+    """A field specification, as ``dataclasses.field``."""
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return Field(default, default_factory, init, repr, hash, compare, metadata, kw_only)
+
+
+def _fields(obj: Any) -> tuple[Field, ...]:
+    """The fields of a record class or instance, in ``__init__`` order of declaration."""
+    own = getattr(obj, FIELDS, None)
+    if own is None:
+        raise TypeError("must be called with a record class or instance")
+    return tuple(own.values())
+
+
+def _replace(obj: Any, /, **changes: Any) -> Any:
+    """A copy of the record ``obj`` with some fields changed (through ``__init__``)."""
+    for f in _fields(obj):
+        if not f.init:
+            if f.name in changes:
+                raise ValueError(
+                    f"field {f.name} is declared with init=False, it cannot be "
+                    "specified with replace()"
+                )
+        elif f.name not in changes:
+            changes[f.name] = getattr(obj, f.name)
+    return obj.__class__(**changes)
+
+
+def _dataclass(
+    cls: type | None = None,
+    /,
+    *,
+    init: bool = True,
+    repr: bool = True,
+    eq: bool = True,
+    order: bool = False,
+    unsafe_hash: bool = False,
+    frozen: bool = False,
+    match_args: bool = True,
+    kw_only: bool = False,
+    slots: bool = False,
+    weakref_slot: bool = False,
+) -> Any:
+    """Make ``cls`` a record class (the standard decorator's signature and semantics)."""
+    opts = {
+        "init": init,
+        "repr": repr,
+        "eq": eq,
+        "order": order,
+        "unsafe_hash": unsafe_hash,
+        "frozen": frozen,
+        "match_args": match_args,
+        "kw_only": kw_only,
+        "slots": slots,
+        "weakref_slot": weakref_slot,
+    }
+
+    def wrap(c: type) -> type:
+        return _process(c, opts)
+
+    return wrap if cls is None else wrap(cls)
+
 
 if TYPE_CHECKING:
+    from dataclasses import FrozenInstanceError as FrozenInstanceError
     from dataclasses import dataclass as dataclass
+    from dataclasses import field as field
+    from dataclasses import fields as fields
+    from dataclasses import replace as replace
 else:
+    dataclass = _dataclass
+    field = _field
+    fields = _fields
+    replace = _replace
 
-    def dataclass(
-        cls=None,
-        /,
-        *,
-        init=True,
-        repr=True,
-        eq=True,
-        order=False,
-        unsafe_hash=False,
-        frozen=False,
-        match_args=True,
-        kw_only=False,
-        slots=False,
-        weakref_slot=False,
-    ):
-        """Make ``cls`` a dataclass (the standard decorator's signature and semantics)."""
-        opts = dict(
-            init=init,
-            repr=repr,
-            eq=eq,
-            order=order,
-            unsafe_hash=unsafe_hash,
-            frozen=frozen,
-            match_args=match_args,
-            kw_only=kw_only,
-            slots=slots,
-            weakref_slot=weakref_slot,
-        )
-
-        def wrap(c):
-            return _process(c, opts)
-
-        return wrap if cls is None else wrap(cls)
-
-
-#: Set on classes this module processed, with their real ``frozen`` flag.  The standard
-#: metadata of such a class says ``frozen=False`` (it was asked for no frozen methods), so
-#: subclass checks use this instead.
-_FROZEN = "__pybpf_frozen__"
+    class FrozenInstanceError(AttributeError):
+        """Assigning to or deleting a field of a frozen record."""
 
 
 def _process(cls: type, opts: dict[str, Any]) -> type:
-    frozen = opts["frozen"]
-    if _needs_stdlib(cls, opts):
+    # Not inspect.get_annotations: inspect is the import this module exists to avoid.
+    ann: dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    if _needs_stdlib(cls, opts, ann):
+        import dataclasses  # only here: it costs 6-8 ms of imports
+
         return dataclasses.dataclass(cls, **opts)
+    frozen = opts["frozen"]
     own = cls.__dict__
     class_hash = own.get("__hash__", MISSING)
     explicit_hash = not (class_hash is MISSING or (class_hash is None and "__eq__" in own))
-    undocumented = not cls.__doc__
-    if undocumented:  # else the stdlib builds one with inspect.signature (slow: tokenize)
-        cls.__doc__ = cls.__name__
-    out: Any = dataclasses.dataclass(
-        cls,
-        init=False,
-        repr=False,
-        eq=False,
-        frozen=False,
-        match_args=opts["match_args"],
-        kw_only=opts["kw_only"],
-        slots=opts["slots"],
-    )
-    flds: tuple[Field[Any], ...] = dataclasses.fields(out)
-    setattr(out, _FROZEN, frozen)
-    if undocumented:
-        out.__doc__ = f"{cls.__name__}({', '.join(f.name for f in flds if f.init)})"
+    flds = _collect(cls, ann, opts["kw_only"])
+    if opts["slots"]:
+        cls = _with_slots(cls, flds)
+    setattr(cls, FIELDS, flds)
+    setattr(cls, _FROZEN, frozen)
+    ordered = tuple(flds.values())
+    if not cls.__doc__:  # the standard one spells the signature; names are enough here
+        cls.__doc__ = f"{cls.__name__}({', '.join(f.name for f in ordered if f.init)})"
     if opts["init"] and "__init__" not in own:
-        out.__init__ = _make_init(out, flds)
+        _put(cls, "__init__", _make_init(cls, ordered))
     if opts["repr"] and "__repr__" not in own:
-        out.__repr__ = _make_repr(tuple(f.name for f in flds if f.repr))
-    compared = tuple(f.name for f in flds if f.compare)
+        _put(cls, "__repr__", _make_repr(tuple(f.name for f in ordered if f.repr)))
+    compared = tuple(f.name for f in ordered if f.compare)
     if opts["eq"] and "__eq__" not in own:
-        out.__eq__ = _make_eq(compared)
+        _put(cls, "__eq__", _make_eq(compared))
     if opts["eq"] and not explicit_hash:
-        hashed = tuple(f.name for f in flds if (f.compare if f.hash is None else f.hash))
-        out.__hash__ = _make_hash(hashed) if frozen else None
+        hashed = tuple(f.name for f in ordered if (f.compare if f.hash is None else f.hash))
+        cls.__hash__ = _make_hash(hashed) if frozen else None  # type: ignore[assignment]
     if frozen:
-        names = frozenset(f.name for f in flds)
-        out.__setattr__ = _make_frozen_setattr(out, names)
-        out.__delattr__ = _make_frozen_delattr(out, names)
-        if opts["slots"]:
-            out.__getstate__ = _make_getstate(tuple(f.name for f in flds))
-            out.__setstate__ = _make_setstate(tuple(f.name for f in flds))
-    return out  # type: ignore[no-any-return]
+        names = frozenset(flds)
+        _put(cls, "__setattr__", _make_frozen_setattr(cls, names))
+        _put(cls, "__delattr__", _make_frozen_delattr(cls, names))
+    if opts["slots"]:
+        # Pickle and copy would restore a frozen record's slots through __setattr__, and
+        # protocols 0 and 1 refuse slots without __getstate__: give both an explicit state.
+        every = tuple(flds)
+        _put(cls, "__getstate__", _make_getstate(every))
+        _put(cls, "__setstate__", _make_setstate(every))
+    if opts["match_args"] and "__match_args__" not in own:
+        match = tuple(f.name for f in ordered if f.init and not f.kw_only)
+        cls.__match_args__ = match  # type: ignore[misc,attr-defined]
+    if getattr(cls, "__abstractmethods__", None):  # the methods above may implement some
+        abc.update_abstractmethods(cls)
+    return cls
 
 
-def _needs_stdlib(cls: type, opts: dict[str, Any]) -> bool:
+def _needs_stdlib(cls: type, opts: dict[str, Any], ann: dict[str, Any]) -> bool:
     """What this module leaves to the standard decorator (rare options, mixed hierarchies)."""
-    if opts["order"] or opts["unsafe_hash"] or opts["weakref_slot"]:
-        return True
-    if opts["frozen"] and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__):
-        return True  # the standard decorator gives the proper error
+    records_base = False
+    stdlib_base = False
     for b in cls.__mro__[1:]:
-        params = b.__dict__.get("__dataclass_params__")
-        if params is not None and _FROZEN not in b.__dict__:
-            return True  # a standard dataclass base: keep its frozen checks consistent
-        if b.__dict__.get(_FROZEN) and not opts["frozen"]:
-            raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
-        if _FROZEN in b.__dict__ and not b.__dict__[_FROZEN] and opts["frozen"]:
-            raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
-    ann = inspect.get_annotations(cls)  # strings here (postponed evaluation)
-    return any("InitVar" in str(t) for t in ann.values())
+        if FIELDS in b.__dict__:
+            records_base = True
+            if b.__dict__[_FROZEN] and not opts["frozen"]:
+                raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
+            if not b.__dict__[_FROZEN] and opts["frozen"]:
+                raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
+        elif "__dataclass_fields__" in b.__dict__:
+            stdlib_base = True
+    stdlib = (
+        stdlib_base
+        or opts["order"]
+        or opts["unsafe_hash"]
+        or opts["weakref_slot"]
+        or (opts["frozen"] and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__))
+        or any("InitVar" in str(t) or "KW_ONLY" in str(t) for t in ann.values())
+    )
+    if stdlib and records_base:  # the standard decorator would not see the base's fields
+        raise TypeError(
+            f"{cls.__qualname__}: pybpf.records cannot hand a subclass of a "
+            "record class to the standard decorator (order, unsafe_hash, "
+            "weakref_slot, InitVar, KW_ONLY, a dataclass base)"
+        )
+    return stdlib
 
 
-def _make_init(cls: type, flds: tuple[Field[Any], ...]) -> Any:
+def _is_classvar(t: Any) -> bool:
+    if isinstance(t, str):  # postponed annotations: match the spelling
+        t = t.strip()
+        return t in ("ClassVar", "typing.ClassVar") or t.startswith(
+            ("ClassVar[", "typing.ClassVar[")
+        )
+    return t is ClassVar or getattr(t, "__origin__", None) is ClassVar
+
+
+def _collect(cls: type, ann: dict[str, Any], kw_only: bool) -> dict[str, Field]:
+    """All fields of ``cls``: the bases' (MRO order, overridden in place), then its own."""
+    flds: dict[str, Field] = {}
+    for b in reversed(cls.__mro__[1:]):
+        flds.update(b.__dict__.get(FIELDS, {}))
+    for name, t in ann.items():
+        if _is_classvar(t):
+            continue
+        value = cls.__dict__.get(name, MISSING)
+        f = value if isinstance(value, Field) else _field(default=value)
+        f.name, f.type = name, t
+        if f.kw_only is MISSING:
+            f.kw_only = kw_only
+        if f.default is not MISSING and f.default.__class__.__hash__ is None:
+            raise ValueError(
+                f"mutable default {type(f.default)} for field {name} is not "
+                "allowed: use default_factory"
+            )
+        if isinstance(value, Field):  # the class attribute is the plain default, or nothing
+            if f.default is MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+        flds[name] = f
+    for name, value in cls.__dict__.items():
+        if isinstance(value, Field) and name not in ann:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    seen_default = False
+    for f in flds.values():
+        if not f.init or f.kw_only:
+            continue
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+    return flds
+
+
+def _with_slots(cls: type, flds: dict[str, Field]) -> type:
+    """A copy of ``cls`` with ``__slots__`` for its fields (slots must exist at creation)."""
+    inherited: set[str] = set()
+    for b in cls.__mro__[1:-1]:
+        s = b.__dict__.get("__slots__", ())
+        inherited.update((s,) if isinstance(s, str) else s)
+    ns = dict(cls.__dict__)
+    ns["__slots__"] = tuple(n for n in flds if n not in inherited)
+    for name in (*flds, "__dict__", "__weakref__"):  # defaults live in __init__ now
+        ns.pop(name, None)
+    new = type(cls)(cls.__name__, cls.__bases__, ns)
+    new.__qualname__ = cls.__qualname__
+    return new
+
+
+def _put(cls: type, name: str, fn: Callable[..., Any]) -> None:
+    fn.__qualname__ = f"{cls.__qualname__}.{name}"
+    setattr(cls, name, fn)
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A fast function giving the tuple of ``names``'s values (attrgetter, always a tuple)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        one = attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda obj: ()
+
+
+def _make_init(cls: type, flds: tuple[Field, ...]) -> Callable[..., None]:
     positional = tuple(f.name for f in flds if f.init and not f.kw_only)
     keyword = tuple(f.name for f in flds if f.init and f.kw_only)
     accepted = frozenset(positional + keyword)
@@ -180,11 +378,10 @@ def _make_init(cls: type, flds: tuple[Field[Any], ...]) -> Any:
         if post_init:
             self.__post_init__()
 
-    __init__.__qualname__ = f"{qualname}.__init__"
     return __init__
 
 
-def _make_repr(names: tuple[str, ...]) -> Any:
+def _make_repr(names: tuple[str, ...]) -> Callable[[Any], str]:
     def __repr__(self: Any) -> str:
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
         return f"{type(self).__qualname__}({inner})"
@@ -192,23 +389,27 @@ def _make_repr(names: tuple[str, ...]) -> Any:
     return __repr__
 
 
-def _make_eq(names: tuple[str, ...]) -> Any:
+def _make_eq(names: tuple[str, ...]) -> Callable[[Any, object], Any]:
+    values = _getter(names)
+
     def __eq__(self: Any, other: object) -> Any:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in names)
+        return values(self) == values(other)  # tuples: identical values are equal, as stdlib
 
     return __eq__
 
 
-def _make_hash(names: tuple[str, ...]) -> Any:
+def _make_hash(names: tuple[str, ...]) -> Callable[[Any], int]:
+    values = _getter(names)
+
     def __hash__(self: Any) -> int:
-        return hash(tuple(getattr(self, n) for n in names))
+        return hash(values(self))
 
     return __hash__
 
 
-def _make_frozen_setattr(cls: Any, names: frozenset[str]) -> Any:
+def _make_frozen_setattr(cls: Any, names: frozenset[str]) -> Callable[[Any, str, Any], None]:
     def __setattr__(self: Any, name: str, value: Any) -> None:
         if type(self) is cls or name in names:
             raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -217,7 +418,7 @@ def _make_frozen_setattr(cls: Any, names: frozenset[str]) -> Any:
     return __setattr__
 
 
-def _make_frozen_delattr(cls: Any, names: frozenset[str]) -> Any:
+def _make_frozen_delattr(cls: Any, names: frozenset[str]) -> Callable[[Any, str], None]:
     def __delattr__(self: Any, name: str) -> None:
         if type(self) is cls or name in names:
             raise FrozenInstanceError(f"cannot delete field {name!r}")
@@ -226,14 +427,14 @@ def _make_frozen_delattr(cls: Any, names: frozenset[str]) -> Any:
     return __delattr__
 
 
-def _make_getstate(names: tuple[str, ...]) -> Any:
+def _make_getstate(names: tuple[str, ...]) -> Callable[[Any], list[Any]]:
     def __getstate__(self: Any) -> list[Any]:
         return [getattr(self, n) for n in names]
 
     return __getstate__
 
 
-def _make_setstate(names: tuple[str, ...]) -> Any:
+def _make_setstate(names: tuple[str, ...]) -> Callable[[Any, list[Any]], None]:
     def __setstate__(self: Any, state: list[Any]) -> None:
         for n, v in zip(names, state, strict=True):
             object.__setattr__(self, n, v)

@@ -450,7 +450,7 @@ class ProgramBuilder:
 
 
 def _set(insn: Insn, field: str, value: int) -> Insn:
-    from dataclasses import replace
+    from pybpf.records import replace
 
     if insn.opcode == LDDW:
         # A relative target lives in the low 32 bits; the high half is kept as it was.

@@ -10,13 +10,13 @@ helper calls are named from the registry when imm is a helper id, else by ``reso
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 
 from pybpf.asm.disasm import Record, disassemble, disassemble_one
 from pybpf.asm.forms import Form
 from pybpf.asm.helpers import helper_name
 from pybpf.asm.insn import Insn
 from pybpf.asm.opcodes import AluOp, AtomicOp, Class, JmpOp, PseudoSrc, Size
+from pybpf.records import replace
 
 CallResolver = Callable[[Insn], "str | None"]
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import field, replace
 
 from pybpf.asm.opcodes import LDDW, AluOp, Class, JmpOp, Mode, Size, Source
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field, replace
 
 _SLOT = struct.Struct("<BBhi")
 

@@ -11,7 +11,6 @@ import errno as E
 import struct
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import field
 from enum import Enum, IntEnum
 
 from pybpf.bpf import syscall as sc
@@ -19,7 +18,7 @@ from pybpf.bpf.errs import kernel_error
 from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import Cmd, LinkType, MapType, ProgType, StatsType
 from pybpf.errors import KernelError
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 _PROG_INFO_SIZE = 232
 _MAP_INFO_SIZE = 104

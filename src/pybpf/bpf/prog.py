@@ -11,7 +11,6 @@ import errno as E
 import re
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import field
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ from pybpf.bpf.errs import has_bpf_privilege, kernel_error
 from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import AttachType, Cmd, ProgType
 from pybpf.errors import KernelError, PrivilegeError, UsageError, VerifierError, errno_message
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 if TYPE_CHECKING:
     from pybpf.bpf.info import ProgInfo

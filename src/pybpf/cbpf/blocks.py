@@ -9,10 +9,8 @@ instruction for instruction like libpcap's.
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from pybpf.cbpf import insn as I
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 
 @dataclass(eq=False, slots=True)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import field
 
 from pybpf.asm.insn import Insn
 from pybpf.asm.opcodes import LDDW, AluOp, Class, JmpOp, Mode, PseudoSrc, Size, Source
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, FP = range(11)
 

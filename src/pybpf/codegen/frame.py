@@ -12,11 +12,10 @@ or a register holding a pointer into scratch memory / a ring-buffer record) plus
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from pybpf.codegen.emit import FP, R0, R6, R7, R8, R9, Emitter
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 if TYPE_CHECKING:
     from pybpf.passes.types import Type

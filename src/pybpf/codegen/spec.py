@@ -5,10 +5,9 @@ Nothing here touches the kernel; :mod:`pybpf.session` turns it into live objects
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 from pybpf.runtime.events import EventTable
 
 if TYPE_CHECKING:

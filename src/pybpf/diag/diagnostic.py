@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import field
 
 from pybpf.diag.span import Span
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 
 class Severity(enum.IntEnum):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import field
 
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)

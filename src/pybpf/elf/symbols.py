@@ -12,7 +12,6 @@ import bisect
 import fnmatch
 import os
 import re
-from dataclasses import field
 
 from pybpf.elf.debugfile import debug_symbols
 from pybpf.elf.reader import (
@@ -25,7 +24,7 @@ from pybpf.elf.reader import (
     SymbolNotFoundError,
     SymType,
 )
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 _CODE_TYPES = (SymType.FUNC, SymType.GNU_IFUNC)
 

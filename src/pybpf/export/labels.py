@@ -11,12 +11,13 @@ import re
 from collections.abc import Iterator
 
 from pybpf.lang import ast
+from pybpf.records import FIELDS
 
 _BAD = re.compile(r"[^a-zA-Z0-9_]")
 
 
 def _walk(node: object) -> Iterator[object]:
-    """Every AST node below ``node`` (dataclass fields, lists), depth first."""
+    """Every AST node below ``node`` (record or dataclass fields, lists), depth first."""
     stack = [node]
     seen: set[int] = set()
     while stack:
@@ -25,7 +26,8 @@ def _walk(node: object) -> Iterator[object]:
             continue
         seen.add(id(cur))
         yield cur
-        fields = getattr(cur, "__dataclass_fields__", None)
+        # AST nodes are records; a standard dataclass (a user's node) is walked the same way.
+        fields = getattr(cur, FIELDS, None) or getattr(cur, "__dataclass_fields__", None)
         if fields is None:
             continue
         for name in fields:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Iterator
-from dataclasses import field
 from typing import Any
 
 from pybpf.bpf import info as bi
 from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import AttachType, LinkType, MapType, ProgType
 from pybpf.errors import KernelError, UsageError
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 
 def _type_name(enum: type[ProgType] | type[MapType] | type[LinkType], value: int) -> str:

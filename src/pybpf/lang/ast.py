@@ -20,11 +20,10 @@ Tree shape::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import field, fields
 from typing import TYPE_CHECKING, Any
 
 from pybpf.diag.span import NO_SPAN, Span
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field, fields
 
 if TYPE_CHECKING:
     from pybpf.passes.types import Type

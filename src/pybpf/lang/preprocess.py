@@ -10,11 +10,10 @@ lexer (:class:`pybpf.lang.lexer.Lexer`).
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from pybpf.diag import DiagnosticBag, SourceFile, Span
 from pybpf.lang import ast
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 _DIRECTIVE = re.compile(r"[ \t]*#[ \t]*([A-Za-z_]+)?(.*)")
 _DEFINE = re.compile(r"([A-Za-z_]\w*)(\(([^)]*)\))?\s*(.*)", re.S)

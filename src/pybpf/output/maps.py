@@ -17,7 +17,6 @@ This is bpftrace's map formatting step, independent of text or JSON:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import field
 
 from pybpf.output.values import (
     U64_MASK,
@@ -37,7 +36,7 @@ from pybpf.output.values import (
     str_bytes,
     wrap,
 )
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 Label = int | Symbolic
 

@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import field
 
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 U64_MASK = (1 << 64) - 1
 

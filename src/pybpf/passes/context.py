@@ -8,11 +8,10 @@ running system (lazily: nothing is read until a pass needs it); tests pass their
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pybpf.diag import DiagnosticBag, SourceFile
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec

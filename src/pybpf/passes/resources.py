@@ -29,14 +29,13 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
 from pybpf.diag import Span
 from pybpf.lang import ast
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 
 @dataclass

@@ -13,8 +13,6 @@ quiet round that learns map types, then a reporting round.  Results for later pa
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from pybpf.diag.suggest import did_you_mean
 from pybpf.lang import ast
 from pybpf.lang.exprparse import BUILTINS
@@ -22,7 +20,7 @@ from pybpf.lang.literals import byte_len
 from pybpf.passes import builtins, cdecl, exprtypes, probeargs
 from pybpf.passes import types as T
 from pybpf.passes.context import PassContext
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 INT64_MAX = (1 << 63) - 1
 

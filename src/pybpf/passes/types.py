@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import field
 
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 
 
 class Type:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 from pybpf.runtime.values import decode_str, decode_value
 
 if TYPE_CHECKING:

@@ -9,12 +9,10 @@ exploring each iteration.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import field
 
 from pybpf.asm.insn import Insn
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field, replace
 from pybpf.verifier import scalar as sc
 from pybpf.verifier.alu import do_alu
 from pybpf.verifier.calls import do_call, do_exit
@@ -92,7 +90,7 @@ class Verifier:
     ) -> None:
         self.insns = insns
         pt = PROG_TYPES[prog_type] if isinstance(prog_type, str) else prog_type
-        self.pt = dataclasses.replace(pt, uninit_stack=privileged)
+        self.pt = replace(pt, uninit_stack=privileged)
         self.maps = dict(maps or {})
         self.mem_size = mem_size
         self.allow_loops = allow_loops

@@ -7,9 +7,7 @@ acceptable; a false accept is not).
 
 from __future__ import annotations
 
-from dataclasses import field
-
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 from pybpf.verifier.state import Kind
 
 _BASE = frozenset({1, 2, 3, 5, 6, 7, 8, 12, 14, 112, 113, 114, 115, 125, 130, 131, 132, 133, 134})

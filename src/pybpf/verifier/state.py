@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import field, replace
 from enum import Enum
 
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field, replace
 from pybpf.verifier import scalar as sc
 from pybpf.verifier.scalar import Scalar
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from pybpf.asm.insn import Insn
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 from pybpf.vm.errors import VMError
 from pybpf.vm.helpers import HELPERS, Helper
 from pybpf.vm.maps import ArrayMap, VMMap, create_map

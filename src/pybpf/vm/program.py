@@ -9,10 +9,9 @@ jumps out of range or into the middle of ``lddw``, calls to nowhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import field
 
 from pybpf.asm.insn import Insn, decode
-from pybpf.records import dataclass
+from pybpf.records import dataclass, field
 from pybpf.verifier.opcheck import check_insn
 from pybpf.vm.errors import VMError
 
