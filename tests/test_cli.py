@@ -53,7 +53,7 @@ def test_console_scripts_are_installed() -> None:
 
     scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert scripts.get("pybpf") == "pybpf.cli.pybpf:main"
-    assert scripts.get("pybpftrace") == "pybpf.cli.pybpftrace:main"
+    assert scripts.get("pybpftrace") == "pybpf.cli.pybpftrace:console_main"
 
 
 def test_python_m_pybpftrace_runs_the_tracer() -> None:

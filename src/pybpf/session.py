@@ -232,7 +232,13 @@ class Session:
                 if prov == "tracepoint" and p.prog_type == "raw_tracepoint":
                     link: Any = at.attach_raw_tracepoint(prog, str(a["name"]))
                 elif prov == "tracepoint":
-                    link = at.attach_tracepoint(prog, str(a["category"]), str(a["name"]))
+                    tp_id = a.get("id")
+                    link = at.attach_tracepoint(
+                        prog,
+                        str(a["category"]),
+                        str(a["name"]),
+                        tp_id=tp_id if isinstance(tp_id, int) else None,
+                    )
                 elif prov == "rawtracepoint":
                     link = at.attach_raw_tracepoint(prog, str(a["func"]))
                 elif prov == "tp_btf":

@@ -2,7 +2,7 @@
 
 import sys
 
-from pybpf.cli.pybpftrace import main
+from pybpf.cli.pybpftrace import console_main
 
 sys.argv[0] = "pybpftrace"
-raise SystemExit(main())
+console_main()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pybpf import tracefs
 from pybpf.asm.insn import Insn
 from pybpf.attach.btfids import KIND_TYPEDEF, vmlinux_type_id
 from pybpf.attach.perf_link import attach_perf_fd
@@ -15,13 +14,20 @@ from pybpf.bpf.syscall import AttachType, PerfType, ProgType
 from pybpf.errors import UsageError
 
 
-def attach_tracepoint(prog: Program, category: str, name: str, *, use_link: bool = True) -> Link:
+def attach_tracepoint(
+    prog: Program, category: str, name: str, *, use_link: bool = True, tp_id: int | None = None
+) -> Link:
     """Attach a ``TRACEPOINT`` program to ``category:name`` through a perf tracepoint event.
 
     ``use_link=False`` forces the pre-link ``PERF_EVENT_IOC_SET_BPF`` way (old kernels).
+    ``tp_id`` is the tracepoint's perf event id when the caller knows it already (else it is
+    read from tracefs).
     """
     label = f"tracepoint:{category}:{name}"
-    tp_id = tracefs.tracepoint_id(category, name)
+    if tp_id is None:
+        from pybpf import tracefs  # imported only when needed: it pulls in pathlib
+
+        tp_id = tracefs.tracepoint_id(category, name)
     # One event on CPU 0 is enough: the program hangs off the tracepoint itself and runs on
     # every CPU.
     attr = PerfAttr(PerfType.TRACEPOINT, tp_id, sample_period=1, wakeup=1)

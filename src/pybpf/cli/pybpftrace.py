@@ -320,5 +320,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def console_main() -> None:
+    """The ``pybpftrace`` command (console script, ``python -m``): :func:`main`, then exit.
+
+    By the time main() returns the session has closed every kernel object it opened (its
+    ExitStack), so the interpreter's own teardown, freeing every module one by one, buys
+    nothing and costs about 8 ms of a 60 ms BEGIN-only run: the process ends with
+    ``os._exit`` once the output is flushed. If anything registered an exit handler, the
+    normal exit runs it instead. (Tests call main() in-process; this is for processes.)
+    """
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # a reader went away, or a stream is closed
+        pass
+    import atexit
+
+    pending = getattr(atexit, "_ncallbacks", lambda: 1)()
+    if pending == 0:
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

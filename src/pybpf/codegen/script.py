@@ -25,6 +25,7 @@ from pybpf.codegen.infer import type_of
 from pybpf.codegen.maps import AGG_FUNCS
 from pybpf.codegen.probe import _CTX_BUILTINS, ProbeGen, uses_ctx
 from pybpf.codegen.spec import CompiledScript, MapDef, ProgDef
+from pybpf.errors import PybpfError
 from pybpf.lang import ast
 from pybpf.passes.types import INT64, AggType, TupleType, Type
 
@@ -319,7 +320,7 @@ class ScriptGen:
         names = [f"tracepoint:{c}:{n}" for _, c, n in rest]
         pid = self._probe_id(names[0])
         code = ProbeGen(self, probe, pid).generate()
-        attach: list[dict[str, object]] = [{"category": c, "name": n} for _, c, n in rest]
+        attach = [_tracepoint_info(c, n) for _, c, n in rest]
         self.out.progs.append(
             ProgDef(
                 names[0], "tracepoint", "tracepoint", code, attach, label=names[0],
@@ -335,7 +336,7 @@ class ScriptGen:
         gen = ProbeGen(self, probe, pid, tp_fields=fields, user_space=c == "syscalls")
         self._annotate_tp_types(probe, fields)
         code = gen.generate()
-        attach: list[dict[str, object]] = [{"category": c, "name": n}]
+        attach = [_tracepoint_info(c, n)]
         self.out.progs.append(
             ProgDef(name, "tracepoint", "tracepoint", code, attach, label=name, span=ap.span)
         )
@@ -474,6 +475,20 @@ def _int_arg(c: ast.Call, i: int, default: int) -> int:
             return -a.operand.value
         raise CodegenError(f"{c.name}: argument {i + 1} must be an integer literal", a.span)
     return default
+
+
+def _tracepoint_info(category: str, name: str) -> dict[str, object]:
+    """A tracepoint's attach entry, with its perf event id when tracefs has it: the run time
+    then opens the event without reading tracefs (whose module pulls in pathlib). The id
+    is fixed for the boot, which the compiled-script cache's key includes."""
+    from pybpf import tracefs
+
+    info: dict[str, object] = {"category": category, "name": name}
+    try:
+        info["id"] = tracefs.tracepoint_id(category, name)
+    except PybpfError:  # reported at attach time, as before
+        pass
+    return info
 
 
 def _attach_info(ap: ast.AttachPoint) -> dict[str, object]:
