@@ -145,10 +145,10 @@ def test_failed_attach_in_start_leaves_nothing_loaded(monkeypatch: pytest.Monkey
     real = at.attach_tracepoint
     made: list[object] = []
 
-    def second_fails(prog: object, category: str, name: str) -> object:
+    def second_fails(prog: object, category: str, name: str, **kw: object) -> object:
         if made:
             raise KernelError("attach: simulated failure", 1)
-        link = real(prog, category, name)  # type: ignore[arg-type]
+        link = real(prog, category, name, **kw)  # type: ignore[arg-type]
         made.append(link)
         return link
 

@@ -93,6 +93,7 @@ def test_feature_without_privilege_says_so() -> None:
         "import os\n"
         "from pybpf.cli.pybpf import main\n"
         "import pybpf.cli.cmd_feature, pybpf.bpf.errs, pybpf.attach.features\n"
+        "import locale  # argparse imports it late; once setuid, the stdlib may be unreadable\n"
         "os.setgid(65534); os.setuid(65534)\n"
         "raise SystemExit(main(['feature']))\n"
     )
