@@ -278,7 +278,7 @@ def _dump_code(script: CompiledScript) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``pybpftrace`` console script."""
+    """The ``pybpftrace`` command line: returns its exit status (see :func:`console_main`)."""
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
     except OptionError as e:
