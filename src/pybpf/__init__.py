@@ -13,11 +13,14 @@ See docs/api.md.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.api import (
         Cat,
         Event,

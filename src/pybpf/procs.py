@@ -9,11 +9,14 @@ its pid -- ``cpid`` -- is known before the programs load and never changes.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import NotSupportedError, PybpfError, UsageError
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.bpf.prog import Program
     from pybpf.codegen.spec import ProgDef
 

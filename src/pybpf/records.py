@@ -25,10 +25,10 @@ decorator, imported then.
 from __future__ import annotations
 
 import abc
+import sys
 import types
 from collections.abc import Callable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = ["FrozenInstanceError", "dataclass", "field", "fields", "replace"]
 
@@ -164,12 +164,15 @@ def _dataclass(
     return wrap if cls is None else wrap(cls)
 
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dataclasses import FrozenInstanceError as FrozenInstanceError
     from dataclasses import dataclass as dataclass
     from dataclasses import field as field
     from dataclasses import fields as fields
     from dataclasses import replace as replace
+    from typing import Any
 else:
     dataclass = _dataclass
     field = _field
@@ -263,7 +266,11 @@ def _is_classvar(t: Any) -> bool:
         return t in ("ClassVar", "typing.ClassVar") or t.startswith(
             ("ClassVar[", "typing.ClassVar[")
         )
-    return t is ClassVar or getattr(t, "__origin__", None) is ClassVar
+    # An evaluated annotation: only a module that imported typing can hold its ClassVar.
+    typing = sys.modules.get("typing")
+    if typing is None:
+        return False
+    return t is typing.ClassVar or getattr(t, "__origin__", None) is typing.ClassVar
 
 
 def _collect(cls: type, ann: dict[str, Any], kw_only: bool) -> dict[str, Field]:

@@ -16,15 +16,17 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from pybpf import procs
 from pybpf.errors import NotSupportedError, PybpfError, VerifierError
 from pybpf.records import dataclass
 from pybpf.runtime.events import EventKind
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
+    from typing import Any
 
     from pybpf.bpf.maps import Map, MapSpec
     from pybpf.bpf.prog import Program, ProgSpec

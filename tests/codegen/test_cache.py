@@ -88,6 +88,23 @@ def test_an_edit_to_pybpf_invalidates(cache_dir: Path, monkeypatch: pytest.Monke
     assert cache.key(SCRIPT) != k
 
 
+def test_an_installed_pybpf_is_stamped_by_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pybpf
+
+    (tmp_path / "pybpf").mkdir()
+    info = tmp_path / f"pybpf-{pybpf.__version__}.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("pybpf/__init__.py,,\n")
+    monkeypatch.setattr(pybpf, "__file__", str(tmp_path / "pybpf" / "__init__.py"))
+    stamp = cache._source_stamp()
+    assert [p for p, _, _ in stamp] == [str(info / "RECORD")]
+    k = cache.key(SCRIPT)
+    (info / "RECORD").write_text("pybpf/__init__.py,,\npybpf/x.py,,\n")  # reinstalled
+    assert cache.key(SCRIPT) != k
+
+
 @pytest.mark.parametrize(
     "text",
     [

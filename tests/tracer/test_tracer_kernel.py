@@ -213,7 +213,7 @@ def test_strftime_renders_local_time() -> None:
 
 def test_no_event_lost_while_the_ring_has_room() -> None:
     # 24,000 records of about 1 KiB (str() reserves max_strlen) carry 24 MiB through the
-    # 8 MiB ring, in bursts of 1,000 (1 MiB) with pauses the reader easily keeps up with:
+    # 2 MiB ring, in bursts of 1,000 (1 MiB) with pauses the reader easily keeps up with:
     # the ring never fills, so every event must print and no loss may be reported. This
     # used to lose a few: the reader published its position with struct.pack_into, which
     # zeroes the field before writing it, and a reservation that read the zero saw the

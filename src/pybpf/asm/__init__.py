@@ -13,7 +13,6 @@ Public entry points (see docs/asm.md):
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from pybpf.asm.insn import DecodeError, Insn, decode, encode
 from pybpf.asm.opcodes import (
@@ -29,7 +28,11 @@ from pybpf.asm.opcodes import (
     Source,
 )
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.asm.assembler import assemble, detect_dialect
     from pybpf.asm.builder import ProgramBuilder, Reg
     from pybpf.asm.disasm import Record, disassemble

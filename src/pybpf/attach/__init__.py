@@ -7,11 +7,14 @@ Every ``attach_*`` returns an owned :class:`~pybpf.bpf.link.Link` (or a
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 # Exports load on first use: the tracer attaches a tracepoint without paying for the
 # ELF reader that uprobes need (start-up time).
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.attach.group import LinkGroup
     from pybpf.attach.iter import IterLink, attach_iter, iter_spec
     from pybpf.attach.kprobe import attach_fentry, attach_kprobe, fentry_spec, kprobe_support

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import functools
 import struct
-from typing import Any
 
 from pybpf.errors import NotSupportedError, PybpfError
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 

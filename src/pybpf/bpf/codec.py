@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any, TypeAlias
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
 
 CodecSpec: TypeAlias = "str | tuple[Callable[[Any], bytes], Callable[[bytes], Any]] | Codec | None"
 """What map views accept as a key or value codec."""

@@ -11,13 +11,14 @@ import os
 import struct
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from pybpf.bpf import syscall as sc
 from pybpf.bpf.errs import kernel_error
 from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import AttachType, Cmd
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.bpf.info import LinkInfo
 

@@ -13,7 +13,6 @@ import re
 import struct
 from collections.abc import Iterator, MutableMapping, Sequence
 from types import TracebackType
-from typing import Any
 
 from pybpf.bpf import syscall as sc
 from pybpf.bpf.codec import Codec, CodecSpec, as_codec
@@ -23,6 +22,11 @@ from pybpf.bpf.fd import Fd
 from pybpf.bpf.syscall import Cmd, MapType, UpdateFlag
 from pybpf.errors import KernelError, UsageError
 from pybpf.records import dataclass
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PER_CPU_TYPES = frozenset(
     {
@@ -400,7 +404,13 @@ def _safe_name(name: str) -> str:
     return name if _NAME_RE.match(name) else ""
 
 
-class MapView(MutableMapping[Any, Any]):
+if TYPE_CHECKING:
+    _MapBase = MutableMapping[Any, Any]
+else:  # Any is not imported at run time
+    _MapBase = MutableMapping
+
+
+class MapView(_MapBase):
     """``dict``-like access to a :class:`Map` through key and value codecs.
 
     Per-CPU maps give a list of decoded values (one per CPU); assigning a single value

@@ -12,7 +12,6 @@ import re
 import struct
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from pybpf.asm.insn import Insn, encode
 from pybpf.bpf import syscall as sc
@@ -22,6 +21,8 @@ from pybpf.bpf.syscall import AttachType, Cmd, ProgType
 from pybpf.errors import KernelError, PrivilegeError, UsageError, VerifierError, errno_message
 from pybpf.records import dataclass, field
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.bpf.info import ProgInfo
 

@@ -32,7 +32,7 @@ _U32 = struct.Struct("@I")
 _U64 = struct.Struct("@Q")
 _PUBLISH_EVERY = 4096
 """Bytes consumed between two updates of the consumer position: small against any ring
-(pybpftrace's is 8 MiB), so the producer never sees much less free space than there is."""
+(pybpftrace's is 2 MiB), so the producer never sees much less free space than there is."""
 
 
 class RingBuffer:

@@ -28,7 +28,12 @@ A bad command line raises :class:`OptionError` with a one-line message.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
+
 
 PROG = "pybpftrace"
 

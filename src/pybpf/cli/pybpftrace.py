@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from pybpf.cli.options import USAGE_HINT, OptionError, Options, parse_args, print_help
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.codegen.spec import CompiledScript
 
 _SOURCE: Any = None

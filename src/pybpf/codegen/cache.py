@@ -20,9 +20,12 @@ from __future__ import annotations
 import os
 import sys
 import zlib
-from typing import TYPE_CHECKING, Any
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.codegen.spec import CompiledScript
 
 FORMAT = 1
@@ -50,11 +53,26 @@ def directory() -> str | None:
 
 
 def _source_stamp() -> list[tuple[str, int, int]]:
-    """(path, mtime, size) of every module of pybpf: an edit anywhere invalidates entries."""
+    """Which pybpf this is: an edit anywhere, or another install, invalidates entries.
+
+    Installed by pip, pybpf sits beside its ``dist-info`` directory, whose RECORD is written
+    anew by every install: its (path, mtime, size) is enough, one stat. A source checkout
+    (editable install, PYTHONPATH) is stamped with (path, mtime, size) of every module.
+    """
     import pybpf
 
+    package = os.path.dirname(pybpf.__file__)
+    record = os.path.join(
+        os.path.dirname(package), f"pybpf-{pybpf.__version__}.dist-info", "RECORD"
+    )
+    try:
+        st = os.stat(record)
+    except OSError:
+        pass
+    else:
+        return [(record, st.st_mtime_ns, st.st_size)]
     out: list[tuple[str, int, int]] = []
-    todo = [os.path.dirname(pybpf.__file__)]
+    todo = [package]
     while todo:
         with os.scandir(todo.pop()) as it:
             for e in it:

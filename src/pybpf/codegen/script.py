@@ -49,7 +49,7 @@ class ScriptGen:
         max_strlen: int = 1024,
         max_map_keys: int = 4096,
         unsafe: bool = False,
-        ringbuf_size: int = 1 << 23,  # 8 MiB: see CompiledScript.ringbuf_size
+        ringbuf_size: int = 1 << 21,  # 2 MiB: see CompiledScript.ringbuf_size
         resources: Any = None,
         pid: int = 0,
     ) -> None:

@@ -5,11 +5,11 @@ Nothing here touches the kernel; :mod:`pybpf.session` turns it into live objects
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pybpf.records import dataclass, field
 from pybpf.runtime.events import EventTable
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.codegen.emit import Code
     from pybpf.passes.types import Type
@@ -77,11 +77,12 @@ class CompiledScript:
     #: Probe names by probe id (``probe`` builtin values).
     probe_names: list[str] = field(default_factory=list)
     max_strlen: int = 1024
-    #: 8 MiB.  The kernel maps a ring buffer's data pages twice into the reader, all at mmap
-    #: time, so the ring counts twice in peak RSS: 16 MiB made a BEGIN-only run 52 MiB, 8 MiB
-    #: makes it 36 MiB (bpftrace: 88).  It holds 200k small printf records, two seconds at
-    #: 100k events/s, against a reader that polls every 50 ms (BENCHMARKS.md).
-    ringbuf_size: int = 1 << 23
+    #: 2 MiB.  The kernel maps a ring buffer's data pages twice into the reader, all at mmap
+    #: time, so the ring counts twice in peak RSS, and creating and mapping it costs start-up
+    #: time (8 MiB: 3.5 ms, 2 MiB: under 1).  It holds 50k small printf records, half a
+    #: second at 100k events/s, against a reader that polls every 50 ms and is woken when a
+    #: quarter fills; bpftrace's perf buffers hold 256 KiB per CPU (BENCHMARKS.md).
+    ringbuf_size: int = 1 << 21
     #: Script map names in the order bpftrace prints them at exit.
     print_order: list[str] = field(default_factory=list)
     #: Strings referred to by id from events (strftime formats, ...).

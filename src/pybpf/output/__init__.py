@@ -42,8 +42,6 @@ printf (``printf``)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TextIO
-
 from pybpf.output.printf import FormatSpec, check_format, format_printf, parse, parse_format
 from pybpf.output.text import TextWriter, format_primitive
 from pybpf.output.values import (
@@ -71,7 +69,11 @@ from pybpf.output.values import (
 )
 from pybpf.output.writer import Writer
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from pybpf.output.json import JsonWriter
 
 __all__ = [

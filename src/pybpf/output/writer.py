@@ -12,11 +12,15 @@ from __future__ import annotations
 import abc
 import sys
 from collections.abc import Iterable
-from typing import TextIO
 
 from pybpf.output.maps import PreparedMap, prepare_map
 from pybpf.output.printf import ParsedFormat, format_printf
 from pybpf.output.values import MapData, Primitive
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class Writer(abc.ABC):

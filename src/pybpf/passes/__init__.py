@@ -8,9 +8,11 @@ cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.lang.listing import list_probes
     from pybpf.passes.pipeline import FrontendResult, compile_frontend
 

@@ -13,10 +13,14 @@ script line above the code generated from it, for as long as the program is load
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pybpf.asm.insn import Insn, slot_offsets
 from pybpf.bpf.fd import Fd
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def func_btf(

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import enum
 import struct
-from typing import TYPE_CHECKING, Any
 
 from pybpf.records import dataclass, field
 from pybpf.runtime.values import decode_str, decode_value
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.passes.types import Type
 
 _ID = struct.Struct("<Q")

@@ -11,14 +11,18 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from pybpf.passes.types import BoolType, IntType, StringType
 from pybpf.runtime.events import HEADER, EventSpec
 from pybpf.runtime.present import StackResolver, present
 from pybpf.runtime.values import decode_str, decode_value
 
-Decoder = Callable[[memoryview], list[Any]]
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Decoder = Callable[[memoryview], list[Any]]
 
 _INT_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
               (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}  # fmt: skip
@@ -173,4 +177,4 @@ def simple_printf(fmt: str, spec: EventSpec) -> str | None:
     return "".join(out)
 
 
-__all__ = ["Decoder", "decoder", "int32_slots", "printf_writer", "simple_printf", "wrap32"]
+__all__ = ["decoder", "int32_slots", "printf_writer", "simple_printf", "wrap32"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from pybpf.bpf.errs import ENOTSUPP
 from pybpf.errors import KernelError
@@ -22,7 +21,11 @@ from pybpf.passes.types import INT64, IntType
 from pybpf.runtime.present import StackResolver, present
 from pybpf.runtime.values import decode_int, decode_value
 
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pybpf.bpf.maps import Map
     from pybpf.codegen.spec import MapDef
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from pybpf.output.values import Tuple, format_pointer, inet_ntop
 from pybpf.passes.types import (
@@ -23,6 +22,11 @@ from pybpf.passes.types import (
     TupleType,
     Type,
 )
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 StackResolver = Callable[[StackType, int, int], str]
 """(stack type, stack id, pid) -> the rendered stack."""

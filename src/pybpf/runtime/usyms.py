@@ -6,7 +6,11 @@ Symbolizers are kept per pid (a process's memory map is snapshotted while it run
 
 from __future__ import annotations
 
-from typing import Any
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 SYMBOLIZERS: dict[int, Any] = {}
 """pid -> :class:`~pybpf.elf.symbolize.Symbolizer` (shared by the stacks and ``usym``)."""

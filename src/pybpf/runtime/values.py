@@ -9,7 +9,6 @@ opaque ids) decodes to ``int``; the output layer knows how to render it.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from pybpf.output.values import Record, format_pointer
 from pybpf.output.values import Tuple as OTuple
@@ -30,6 +29,11 @@ from pybpf.passes.types import (
     Type,
     is_signed,
 )
+
+# typing is not imported at run time (start-up cost); mypy reads this as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _INT = {
     (1, False): struct.Struct("<B"),
