@@ -5,7 +5,7 @@ Runs ``attach_time.sh`` and ``prog_size.sh`` (optionally ``event_cost.sh``) with
 ``pybpftrace`` console script, then prints markdown tables beside the bpftrace 0.17 baseline
 in ``shared/bench/results/bpftrace-0.17``. Needs root. Usage::
 
-    python3 bench/bench_tracer.py [--reps 3] [--event-cost] [--results DIR]
+    python3 bench/bench_tracer.py [--reps 3] [--event-cost] [--results DIR] [--tool CMD]
 
 Figures go to BENCHMARKS.md by hand (the VM is shared and noisy: note the load average).
 """
@@ -24,10 +24,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
 BASE = SHARED / "results" / "bpftrace-0.17"
 
 
-def run(script: str, results: Path, env_extra: dict[str, str]) -> None:
-    """One harness wrapper with the pybpftrace console script."""
+def run(script: str, results: Path, env_extra: dict[str, str], tool: str = "pybpftrace") -> None:
+    """One harness wrapper with the pybpftrace console script (or ``tool``)."""
     env = dict(os.environ, BENCH_RESULTS=str(results), BENCH_LABEL="pybpftrace", **env_extra)
-    subprocess.run([f"./{script}", "pybpftrace"], cwd=SHARED, env=env, check=False)
+    subprocess.run([f"./{script}", tool], cwd=SHARED, env=env, check=False)
 
 
 def _cases(path: Path) -> dict[str, dict[str, object]]:
@@ -79,13 +79,19 @@ def main() -> int:
     ap.add_argument("--results", default="/tmp/benchres")
     ap.add_argument("--event-cost", action="store_true")
     ap.add_argument("--no-run", action="store_true", help="only print tables of earlier runs")
+    ap.add_argument(
+        "--tool",
+        default="pybpftrace",
+        help="the command to measure, e.g. a venv's console script: "
+        "python3 -m venv V && V/bin/pip install . && --tool V/bin/pybpftrace",
+    )
     args = ap.parse_args()
     results = Path(args.results)
     if not args.no_run:
-        run("attach_time.sh", results, {"REPS": args.reps})
-        run("prog_size.sh", results, {})
+        run("attach_time.sh", results, {"REPS": args.reps}, args.tool)
+        run("prog_size.sh", results, {}, args.tool)
         if args.event_cost:
-            run("event_cost.sh", results, {"REPS": args.reps})
+            run("event_cost.sh", results, {"REPS": args.reps}, args.tool)
     print(attach_table(results / "pybpftrace"))
     print()
     print(size_table(results / "pybpftrace"))
