@@ -431,9 +431,9 @@ def test_tcplife(runner: str) -> None:
     """Our loopback session: ports, and KB sent / received."""
     with tool("tcplife", runner) as t:
         cport, sport = _tcp_session(3 * 1024, 5 * 1024)
-        t.wait_for(
-            lambda line: f" {cport} " in line, timeout=15
-        )  # returns at the line; slack for a loaded machine
+        # The client's row (local port cport), not the server's, which names cport as its
+        # remote port and may come first: stopping at that one lost the row checked below.
+        t.wait_for(lambda line: line.split()[3:4] == [str(cport)], timeout=15)
         out = t.stop()
     got = [r for r in rows(out, 9) if r[3] == str(cport)]
     assert got and got[0][2:8] == ["127.0.0.1", str(cport), "127.0.0.1", str(sport), "3", "5"]
