@@ -11,14 +11,14 @@ from __future__ import annotations
 import errno
 import os
 import re
-import subprocess
-from pathlib import Path
 
 from pybpf.errors import KernelError, NotSupportedError, PrivilegeError, PybpfError
 from pybpf.records import dataclass
 
-_CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
-_root: Path | None = None
+# Paths are plain strings: pathlib (with urllib.parse and ipaddress behind it) cost 6 ms of a
+# compilation's start-up.
+_CANDIDATES: tuple[str, ...] = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+_root: str | None = None
 
 
 class TracepointNotFoundError(PybpfError, LookupError):
@@ -27,30 +27,33 @@ class TracepointNotFoundError(PybpfError, LookupError):
     __str__ = Exception.__str__
 
 
-def _is_tracefs(path: Path) -> bool:
+def _is_tracefs(path: str) -> bool:
     # An unmounted mount point is an empty directory: "events" is the tell.
     # os.path.isdir, not Path.is_dir: the latter raises PermissionError for non-root.
-    return os.path.isdir(path / "events")
+    return os.path.isdir(os.path.join(path, "events"))
 
 
-def _mounted_elsewhere() -> Path | None:
+def _mounted_elsewhere() -> str | None:
     """A tracefs mount somewhere other than the usual places (from /proc/self/mounts)."""
     try:
-        text = Path("/proc/self/mounts").read_text()
+        with open("/proc/self/mounts") as f:
+            text = f.read()
     except OSError:
         return None
     for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[2] == "tracefs":
             # /proc/mounts escapes spaces as \040.
-            path = Path(parts[1].replace("\\040", " "))
+            path = parts[1].replace("\\040", " ")
             if _is_tracefs(path):
                 return path
     return None
 
 
-def _mount(target: Path) -> str:
+def _mount(target: str) -> str:
     """Mount tracefs on ``target``; return "" on success, else the reason."""
+    import subprocess  # only when tracefs must be mounted
+
     try:
         proc = subprocess.run(
             ["mount", "-t", "tracefs", "nodev", str(target)],
@@ -63,7 +66,7 @@ def _mount(target: Path) -> str:
     return "" if proc.returncode == 0 else (proc.stderr.strip() or f"status {proc.returncode}")
 
 
-def root() -> Path:
+def root() -> str:
     """The tracefs mount point, mounting tracefs at /sys/kernel/tracing if need be.
 
     Raises ``NotSupportedError`` when tracefs is absent and cannot be mounted (not root, or the
@@ -74,13 +77,13 @@ def root() -> Path:
         return _root
     for cand in _CANDIDATES:
         if _is_tracefs(cand):
-            _root = cand
-            return cand
+            _root = os.fspath(cand)
+            return _root
     found = _mounted_elsewhere()
     if found is not None:
         _root = found
         return found
-    target = _CANDIDATES[0]
+    target = os.fspath(_CANDIDATES[0])
     if not os.path.isdir(target):
         raise NotSupportedError("tracefs", f"{target} does not exist")
     if os.path.ismount(target) and not os.access(target, os.R_OK | os.X_OK):
@@ -94,16 +97,17 @@ def root() -> Path:
     return target
 
 
-def _event_dir(category: str, name: str) -> Path:
+def _event_dir(category: str, name: str) -> str:
     if not category or not name or "/" in category + name or category.startswith("."):
         raise TracepointNotFoundError(f"tracepoint {category}:{name}: bad name")
-    return root() / "events" / category / name
+    return os.path.join(root(), "events", category, name)
 
 
 def _read_event_file(category: str, name: str, fname: str) -> str:
-    path = _event_dir(category, name) / fname
+    path = os.path.join(_event_dir(category, name), fname)
     try:
-        return path.read_text()
+        with open(path) as f:
+            return f.read()
     except FileNotFoundError:
         raise TracepointNotFoundError(f"tracepoint {category}:{name} not found") from None
     except OSError as e:
@@ -121,7 +125,7 @@ def tracepoint_id(category: str, name: str) -> int:
 
 def list_tracepoints() -> list[tuple[str, str]]:
     """Every tracepoint as (category, name), sorted; read from the events/*/* directories."""
-    events = root() / "events"
+    events = os.path.join(root(), "events")
     out: list[tuple[str, str]] = []
     with os.scandir(events) as cats:
         for cat in cats:

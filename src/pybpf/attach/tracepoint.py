@@ -25,7 +25,7 @@ def attach_tracepoint(
     """
     label = f"tracepoint:{category}:{name}"
     if tp_id is None:
-        from pybpf import tracefs  # imported only when needed: it pulls in pathlib
+        from pybpf import tracefs
 
         tp_id = tracefs.tracepoint_id(category, name)
     # One event on CPU 0 is enough: the program hangs off the tracepoint itself and runs on

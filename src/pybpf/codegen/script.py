@@ -478,9 +478,9 @@ def _int_arg(c: ast.Call, i: int, default: int) -> int:
 
 
 def _tracepoint_info(category: str, name: str) -> dict[str, object]:
-    """A tracepoint's attach entry, with its perf event id when tracefs has it: the run time
-    then opens the event without reading tracefs (whose module pulls in pathlib). The id
-    is fixed for the boot, which the compiled-script cache's key includes."""
+    """A tracepoint's attach entry, with its perf event id when tracefs has it: a cached run
+    then opens the event without importing or reading tracefs. The id is fixed for the
+    boot, which the compiled-script cache's key includes."""
     from pybpf import tracefs
 
     info: dict[str, object] = {"category": category, "name": name}

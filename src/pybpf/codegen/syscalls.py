@@ -23,7 +23,6 @@ wildcard falls back to one perf event per tracepoint.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pybpf.asm.opcodes import AluOp, JmpOp
@@ -71,8 +70,8 @@ _NEWER = {
 }
 MAX_NR = 1024
 _HEADERS = (
-    Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
-    Path("/usr/include/asm/unistd_64.h"),
+    "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+    "/usr/include/asm/unistd_64.h",
 )
 _NR_RE = re.compile(r"^#define __NR_(\w+)\s+(\d+)", re.M)
 
@@ -85,7 +84,8 @@ def syscall_numbers() -> dict[str, int]:
         return {}
     for h in _HEADERS:
         try:
-            text = h.read_text()
+            with open(h) as f:
+                text = f.read()
         except OSError:
             continue
         nrs = dict(_NEWER)
