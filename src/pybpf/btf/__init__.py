@@ -7,34 +7,60 @@ C; ``pybpf.btf.builder`` writes BTF bytes for ``BPF_BTF_LOAD``.
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
-from pybpf.btf.index import BtfError, Header
-from pybpf.btf.spec import BtfNotFoundError, Spec
-from pybpf.btf.types import (
-    AnyType,
-    Array,
-    Composite,
-    Datasec,
-    DeclTag,
-    Enum,
-    EnumValue,
-    Float,
-    Func,
-    FuncProto,
-    Fwd,
-    Int,
-    IntEncoding,
-    Kind,
-    Linkage,
-    Member,
-    Param,
-    Ref,
-    Type,
-    Var,
-    VarSecInfo,
-    Void,
+if TYPE_CHECKING:
+    from pybpf.btf.index import BtfError, Header
+    from pybpf.btf.spec import BtfNotFoundError, Spec
+    from pybpf.btf.types import (
+        AnyType,
+        Array,
+        Composite,
+        Datasec,
+        DeclTag,
+        Enum,
+        EnumValue,
+        Float,
+        Func,
+        FuncProto,
+        Fwd,
+        Int,
+        IntEncoding,
+        Kind,
+        Linkage,
+        Member,
+        Param,
+        Ref,
+        Type,
+        Var,
+        VarSecInfo,
+        Void,
+    )
+
+# Imported on first use: writing a small BTF (pybpf.btf.builder, at every compilation) needs
+# neither the parser nor the record classes, whose creation costs ~8 ms.
+_HOME = {
+    "BtfError": "index",
+    "Header": "index",
+    "BtfNotFoundError": "spec",
+    "Spec": "spec",
+}
+_TYPES = frozenset(
+    "AnyType Array Composite Datasec DeclTag Enum EnumValue Float Func FuncProto Fwd Int "
+    "IntEncoding Kind Linkage Member Param Ref Type Var VarSecInfo Void".split()
 )
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name, "types" if name in _TYPES else None)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 VMLINUX_PATH = "/sys/kernel/btf/vmlinux"
 _vmlinux: Spec | None = None
@@ -50,12 +76,16 @@ def vmlinux() -> Spec:
             raise NotSupportedError(
                 "kernel BTF", f"{VMLINUX_PATH} is missing (CONFIG_DEBUG_INFO_BTF)"
             )
+        from pybpf.btf.spec import Spec
+
         _vmlinux = Spec.from_file(VMLINUX_PATH)
     return _vmlinux
 
 
 def load(path: str | os.PathLike[str]) -> Spec:
     """BTF from a raw BTF file or the ``.BTF`` section of an ELF file."""
+    from pybpf.btf.spec import Spec
+
     return Spec.from_file(path)
 
 

@@ -11,27 +11,13 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 
-from pybpf.btf.index import BTF_MAGIC
-from pybpf.btf.types import (
-    AnyType,
-    Array,
-    Composite,
-    Datasec,
-    DeclTag,
-    Enum,
-    Float,
-    Func,
-    FuncProto,
-    Fwd,
-    Int,
-    IntEncoding,
-    Kind,
-    Linkage,
-    Ref,
-    Var,
-)
+from pybpf.btf.kinds import BTF_MAGIC, IntEncoding, Kind, Linkage
 from pybpf.errors import UsageError
 from pybpf.records import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.btf.types import AnyType, Enum
 
 FUNC_INFO_SIZE = 8
 LINE_INFO_SIZE = 16
@@ -205,6 +191,22 @@ class BtfBuilder:
 
     def add(self, t: AnyType) -> int:
         """Encode a decoded type record as the next id (references are kept as they are)."""
+        # The record classes only here: building from numbers (add_int...) needs none of them.
+        from pybpf.btf.types import (
+            Array,
+            Composite,
+            Datasec,
+            DeclTag,
+            Enum,
+            Float,
+            Func,
+            FuncProto,
+            Fwd,
+            Int,
+            Ref,
+            Var,
+        )
+
         if isinstance(t, Int):
             return self.add_int(
                 t.name, t.size, bits=t.bits, encoding=t.encoding, bit_offset=t.bit_offset

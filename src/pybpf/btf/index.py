@@ -16,10 +16,9 @@ import sys
 import zlib
 from typing import NamedTuple
 
-from pybpf.btf.types import EXTRA_FIXED, EXTRA_PER_VLEN, Kind
+from pybpf.btf.kinds import BTF_MAGIC, EXTRA_FIXED, EXTRA_PER_VLEN, Kind
 from pybpf.errors import UsageError
 
-BTF_MAGIC = 0xEB9F
 _CACHE_MAGIC = b"PYBTFIX1"
 
 

@@ -53,7 +53,7 @@ def func_btf_data(
         encode_func_info,
         encode_line_info,
     )
-    from pybpf.btf.types import Linkage
+    from pybpf.btf.kinds import Linkage
 
     b = BtfBuilder()
     long_t = b.add_int("long", 8, signed=True)
