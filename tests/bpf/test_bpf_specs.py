@@ -141,3 +141,20 @@ def test_fd_finalizer_is_a_backstop() -> None:
     with pytest.raises(OSError):
         os.fstat(r)
     os.close(w)
+
+
+def test_fd_registers_no_exit_handler() -> None:
+    """pybpftrace skips the interpreter's teardown only when no exit handler is registered
+    (``pybpf.cli.pybpftrace.console_main``); weakref.finalize would register one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, os\n"
+        "before = atexit._ncallbacks()  # site's .pth files may have registered some\n"
+        "from pybpf.bpf.fd import Fd\n"
+        "f = Fd(os.dup(0)); g = Fd(os.dup(0)); g.close()\n"
+        "print(atexit._ncallbacks() - before)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == "0"

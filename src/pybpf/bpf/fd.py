@@ -1,39 +1,39 @@
 """Owned file descriptors: every kernel object pybpf holds is one :class:`Fd`.
 
 An ``Fd`` closes exactly once: on :meth:`Fd.close`, at the end of a ``with`` block, or -- as
-a backstop only -- when it is garbage collected (``weakref.finalize``). Deterministic close
-is the contract; the finalizer merely keeps a forgotten object from leaking for the life of
-the process.
+a backstop only -- when it is garbage collected (``__del__``). Deterministic close is the
+contract; the backstop merely keeps a forgotten object from leaking for the life of the
+process. (Not ``weakref.finalize``: its first use registers an exit handler, and the
+``pybpftrace`` command skips the interpreter's teardown only when none is registered.)
 """
 
 from __future__ import annotations
 
 import os
-import weakref
+from collections.abc import Callable
 from types import TracebackType
 
 
 class Fd:
     """One owned file descriptor."""
 
-    __slots__ = ("__weakref__", "_fd", "_finalizer", "kind")
+    __slots__ = ("__weakref__", "_fd", "kind")
 
     def __init__(self, fd: int, kind: str = "fd") -> None:
         if fd < 0:
             raise ValueError(f"invalid file descriptor {fd}")
         self._fd = fd
         self.kind = kind
-        self._finalizer = weakref.finalize(self, os.close, fd)
 
     @property
     def closed(self) -> bool:
         """True once the descriptor has been closed (or released)."""
-        return not self._finalizer.alive
+        return self._fd < 0
 
     @property
     def fd(self) -> int:
         """The raw descriptor number; raises ``ValueError`` once closed."""
-        if self.closed:
+        if self._fd < 0:
             raise ValueError(f"{self.kind} fd is closed")
         return self._fd
 
@@ -52,13 +52,25 @@ class Fd:
     def release(self) -> int:
         """Give up ownership: return the raw fd, which the caller must now close."""
         fd = self.fd
-        self._finalizer.detach()
+        self._fd = -1
         return fd
 
     def close(self) -> None:
         """Close the descriptor; closing twice is harmless."""
-        if self._finalizer.alive:
-            self._finalizer()
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self, _close: Callable[[int], None] = os.close) -> None:
+        # The backstop. os.close is bound at definition: at interpreter shutdown module
+        # globals may already be gone.
+        fd = getattr(self, "_fd", -1)  # __init__ may have raised before setting it
+        if fd >= 0:
+            self._fd = -1
+            try:
+                _close(fd)
+            except OSError:
+                pass
 
     def __enter__(self) -> Fd:
         return self
