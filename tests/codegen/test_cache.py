@@ -88,6 +88,18 @@ def test_an_edit_to_pybpf_invalidates(cache_dir: Path, monkeypatch: pytest.Monke
     assert cache.key(SCRIPT) != k
 
 
+def test_the_boot_and_the_modules_are_part_of_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A module loaded again gets new tracepoint ids, which compiled scripts record.
+    real = cache._read
+    k = cache.key(SCRIPT)
+    monkeypatch.setattr(
+        cache, "_read", lambda p: "m 1 0 - Live 0xffff\n" if "modules" in p else real(p)
+    )
+    assert cache.key(SCRIPT) != k
+    monkeypatch.setattr(cache, "_read", lambda p: "other-boot" if "boot_id" in p else real(p))
+    assert cache.key(SCRIPT) != k
+
+
 def test_an_installed_pybpf_is_stamped_by_its_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

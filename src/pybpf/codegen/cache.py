@@ -3,10 +3,10 @@ generation (and the imports of both, which are most of pybpftrace's start-up).
 
 An entry is found by everything the compilation read: the script, its file name,
 positional parameters and options, the environment variables the compiler reads, pybpf's
-own source files (path, size, mtime of each), the Python version, the kernel build, the
-boot (kernel addresses move with KASLR) and the CPU count. Scripts whose programs depend on
-more than that (user-space probes read binaries and process maps, wildcards read tracefs)
-are never stored; see :func:`cacheable`.
+own files (see :func:`_source_stamp`), the Python version, the kernel build, the
+boot (kernel addresses and tracepoint ids change with it), the loaded modules and the CPU
+count. Scripts whose programs depend on more than that (user-space probes read binaries
+and process maps, wildcards read tracefs) are never stored; see :func:`cacheable`.
 
 Entries are pickles, so the directory must belong to the user and be writable by no one
 else (it is created 0700; any other directory is not used). ``PYBPF_CACHE_DIR`` moves it
@@ -85,10 +85,10 @@ def _source_stamp() -> list[tuple[str, int, int]]:
     return out
 
 
-def _boot_id() -> str:
+def _read(path: str) -> str:
     try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            return f.read().strip()
+        with open(path) as f:
+            return f.read()
     except OSError:
         return ""
 
@@ -96,7 +96,19 @@ def _boot_id() -> str:
 def key(*inputs: object) -> str:
     """The key of a compilation of ``inputs`` (script, file name, options ...) here, now."""
     u = os.uname()
-    machine = (FORMAT, sys.version, u.release, u.version, _boot_id(), os.cpu_count())
+    # The boot id covers KASLR and tracepoint ids; the module list (names and load
+    # addresses) covers a module loaded, or unloaded and loaded again, since: its
+    # tracepoints get new ids, which a compiled script records.
+    boot = _read("/proc/sys/kernel/random/boot_id").strip()
+    machine = (
+        FORMAT,
+        sys.version,
+        u.release,
+        u.version,
+        boot,
+        _read("/proc/modules"),
+        os.cpu_count(),
+    )
     return repr((machine, inputs, _source_stamp()))
 
 
