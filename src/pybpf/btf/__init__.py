@@ -40,24 +40,21 @@ if TYPE_CHECKING:
     )
 
 # Imported on first use: writing a small BTF (pybpf.btf.builder, at every compilation) needs
-# neither the parser nor the record classes, whose creation costs ~8 ms.
+# neither the parser nor the record classes, whose creation costs ~8 ms. Names not listed
+# here are the records of pybpf.btf.types (its __all__).
 _HOME = {
     "BtfError": "index",
     "Header": "index",
     "BtfNotFoundError": "spec",
     "Spec": "spec",
 }
-_TYPES = frozenset(
-    "AnyType Array Composite Datasec DeclTag Enum EnumValue Float Func FuncProto Fwd Int "
-    "IntEncoding Kind Linkage Member Param Ref Type Var VarSecInfo Void".split()
-)
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME.get(name, "types" if name in _TYPES else None)
-    if module is None:
+    module = importlib.import_module(f"{__name__}.{_HOME.get(name, 'types')}")
+    if name not in _HOME and name not in module.__all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
